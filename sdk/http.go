@@ -222,8 +222,10 @@ func (c *Client) roundTrip(r *http.Request) (*http.Response, error) {
 	if errors.As(err, &ue) {
 		cause = ue.Err
 	}
+	// The cause is the error inside *url.Error, whose own message
+	// repeats the full URL.
 	e := fault.Retryablef("%s %s: %v", r.Method, redactURL(r.URL.String()), cause)
-	e.Cause = err
+	e.Cause = cause
 	return nil, e
 }
 
