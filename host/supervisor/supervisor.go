@@ -101,8 +101,8 @@ type Status struct {
 	PID       int
 	Protocol  int
 	StartedAt time.Time
-	// Restarts counts how often the process exited unexpectedly and was
-	// relaunched.
+	// Restarts counts how often the process exited unexpectedly; each such
+	// exit is followed by a relaunch after the backoff.
 	Restarts int
 	// LastError is why the last launch failed or the process last died; it
 	// is kept after a recovery so an operator can see what happened.
