@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -136,6 +138,54 @@ type server struct {
 	triggers map[string]*Trigger
 	logger   hclog.Logger
 	base     *http.Client
+
+	propsCache   propsCache
+	outputChecks map[string]*atomic.Uint64
+}
+
+// propsCache remembers prepared connection properties by their raw bytes:
+// the host sends the same properties with every call of a connection, so
+// they are decoded, defaulted and validated once, not on every call.
+type propsCache struct {
+	mu sync.RWMutex
+	m  map[string]preparedProps
+}
+
+type preparedProps struct {
+	raw json.RawMessage
+	vs  []fault.Violation
+}
+
+// propsCacheSize bounds the cache; past it the cache starts over, which
+// costs one preparation per connection.
+const propsCacheSize = 256
+
+func (pc *propsCache) prepare(shape *schema.Field, raw json.RawMessage) (json.RawMessage, []fault.Violation, error) {
+	key := string(raw)
+	pc.mu.RLock()
+	p, ok := pc.m[key]
+	pc.mu.RUnlock()
+	if ok {
+		return p.raw, p.vs, nil
+	}
+	out, vs, err := schema.Prepare(shape, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	pc.mu.Lock()
+	if pc.m == nil || len(pc.m) >= propsCacheSize {
+		pc.m = make(map[string]preparedProps)
+	}
+	pc.m[key] = preparedProps{raw: out, vs: vs}
+	pc.mu.Unlock()
+	return out, vs, nil
+}
+
+// sampleOutput says whether to check this call's output against the
+// action's declaration: the first calls of each action, then one in 100.
+func (s *server) sampleOutput(action string) bool {
+	n := s.outputChecks[action].Add(1)
+	return n <= 10 || n%100 == 0
 }
 
 // Server checks c's declaration and returns it as the wire.Connector the
@@ -147,7 +197,7 @@ func Server(c *Connector, opts ...Option) (wire.Connector, error) {
 	}
 	s := &server{
 		c: c, schema: c.Schema(), props: schema.ObjectOf(c.Properties),
-		actions: map[string]*Action{}, triggers: map[string]*Trigger{},
+		actions: map[string]*Action{}, triggers: map[string]*Trigger{}, outputChecks: map[string]*atomic.Uint64{},
 		logger: hclog.NewNullLogger(),
 	}
 	for _, o := range opts {
@@ -155,6 +205,7 @@ func Server(c *Connector, opts ...Option) (wire.Connector, error) {
 	}
 	for i := range c.Actions {
 		s.actions[c.Actions[i].Spec.Name] = &c.Actions[i]
+		s.outputChecks[c.Actions[i].Spec.Name] = new(atomic.Uint64)
 	}
 	for i := range c.Triggers {
 		s.triggers[c.Triggers[i].Spec.Name] = &c.Triggers[i]
@@ -184,11 +235,11 @@ func (s *server) Schema(context.Context) (*schema.Schema, error) { return s.sche
 // conn validates a connection's properties (filling defaults) and builds
 // the call's Conn.
 func (s *server) conn(wc wire.Connection) (*Conn, error) {
-	props, err := schema.ApplyDefaults(s.props, wc.Properties)
+	props, vs, err := s.propsCache.prepare(s.props, wc.Properties)
 	if err != nil {
 		return nil, fault.Invalid("connection properties are not JSON", fault.Violation{Path: "properties", Message: err.Error()})
 	}
-	if vs := schema.ValidateJSON(s.props, props); len(vs) > 0 {
+	if len(vs) > 0 {
 		for i := range vs {
 			vs[i].Path = prefixed("properties", vs[i].Path)
 		}
@@ -224,11 +275,11 @@ func prefixed(at, p string) string {
 // prepare fills defaults into raw and validates it against shape, returning
 // an invalid-input error that says what was being checked.
 func prepare(shape *schema.Field, raw json.RawMessage, what string) (json.RawMessage, error) {
-	withDefaults, err := schema.ApplyDefaults(shape, raw)
+	withDefaults, vs, err := schema.Prepare(shape, raw)
 	if err != nil {
 		return nil, fault.Invalid(what+" is not JSON", fault.Violation{Message: err.Error()})
 	}
-	if vs := schema.ValidateJSON(shape, withDefaults); len(vs) > 0 {
+	if len(vs) > 0 {
 		return nil, fault.Invalid("invalid "+what, vs...)
 	}
 	return withDefaults, nil
@@ -265,9 +316,13 @@ func (s *server) ExecuteAction(ctx context.Context, req wire.ActionRequest) (jso
 	}
 	// The action has already happened at the third party: an output that
 	// strays from the declaration is logged, not turned into a failure
-	// that would make the host repeat it. sdktest holds authors to it.
-	if vs := schema.ValidateJSON(a.Spec.Output, out); len(vs) > 0 {
-		c.Logger().Warn("action output does not match its declared shape", "action", req.Action, "problems", violationStrings(vs))
+	// that would make the host repeat it. sdktest holds authors to it on
+	// every call; here a sample is checked, as a diagnostic that costs a
+	// decode of the output.
+	if s.sampleOutput(req.Action) {
+		if vs := schema.ValidateJSON(a.Spec.Output, out); len(vs) > 0 {
+			c.Logger().Warn("action output does not match its declared shape", "action", req.Action, "problems", violationStrings(vs))
+		}
 	}
 	return out, nil
 }

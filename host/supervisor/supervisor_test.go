@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
 
 	"github.com/hubhq/hub/host/registry"
 	"github.com/hubhq/hub/host/supervisor"
@@ -37,6 +36,9 @@ var plugins = map[string]string{
 	"exitatstart": "./testdata/exitatstart",
 	"hang":        "./testdata/hang",
 	"protov2":     "./testdata/protov2",
+	"bareecho":    "./testdata/bareecho",
+	"wireecho":    "./testdata/wireecho",
+	"example":     "../../plugins/example",
 }
 
 func TestMain(m *testing.M) {
@@ -626,84 +628,4 @@ func TestHandle_CallGivesUpWaitingForALaunchAtItsDeadline(t *testing.T) {
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Fatalf("call waited %s past its 100ms deadline", d)
 	}
-}
-
-// Benchmarks of the call path through a handle, for comparison with bare
-// go-plugin gRPC (MEASUREMENTS.md: ~5,300 sequential and ~30,000 calls/s
-// at 64 concurrent on the 2-core box).
-func BenchmarkHandle_Sequential(b *testing.B) { benchSequential(b, benchConnector(b)) }
-
-func BenchmarkHandle_64Concurrent(b *testing.B) { benchConcurrent(b, benchConnector(b)) }
-
-// The same calls on a bare go-plugin client, without the supervisor's
-// handle, to show what the handle costs.
-func BenchmarkBare_Sequential(b *testing.B) { benchSequential(b, bareConnector(b)) }
-
-func BenchmarkBare_64Concurrent(b *testing.B) { benchConcurrent(b, bareConnector(b)) }
-
-func benchSequential(b *testing.B, c wire.Connector) {
-	req := wire.ActionRequest{Action: "greet", Input: json.RawMessage(`{"name":"bench"}`)}
-	ctx := context.Background()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := c.ExecuteAction(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
-}
-
-func benchConcurrent(b *testing.B, c wire.Connector) {
-	req := wire.ActionRequest{Action: "greet", Input: json.RawMessage(`{"name":"bench"}`)}
-	ctx := context.Background()
-	b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := c.ExecuteAction(ctx, req); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
-}
-
-func benchConnector(b *testing.B) wire.Connector {
-	b.Helper()
-	inst, err := registry.Install(b.TempDir(), bins["greeter-v1"], "hub/greeter", "1.0.0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := supervisor.New(supervisor.Options{})
-	b.Cleanup(func() { s.Close() })
-	c := s.Connector(inst)
-	if _, err := c.Schema(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	return c
-}
-
-func bareConnector(b *testing.B) wire.Connector {
-	b.Helper()
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  wire.Handshake,
-		VersionedPlugins: wire.ClientPlugins(),
-		Cmd:              exec.Command(bins["greeter-v1"]),
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		GRPCDialOptions:  wire.GRPCDialOptions(),
-		Logger:           hclog.NewNullLogger(),
-	})
-	b.Cleanup(client.Kill)
-	rpc, err := client.Client()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := wire.Dispense(rpc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c
 }

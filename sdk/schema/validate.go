@@ -350,25 +350,46 @@ func checkFormat(format, s string) string {
 // for an object field is taken as {} so a call without input still gets its
 // defaults.
 func ApplyDefaults(f *Field, raw json.RawMessage) (json.RawMessage, error) {
+	out, _, err := prepare(f, raw, false)
+	return out, err
+}
+
+// Prepare is ApplyDefaults followed by validation, decoding raw once: it is
+// what the SDK runs on every call's input, so it is on the hot path. When
+// no default was filled in, raw is returned as it came, not re-encoded.
+// err is set only when raw is not JSON.
+func Prepare(f *Field, raw json.RawMessage) (json.RawMessage, []fault.Violation, error) {
+	return prepare(f, raw, true)
+}
+
+func prepare(f *Field, raw json.RawMessage, check bool) (json.RawMessage, []fault.Violation, error) {
 	v, err := DecodeJSON(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	changed := false
 	if v == nil && f != nil && f.Type == Object {
-		v = map[string]any{}
+		v, changed = map[string]any{}, true
 	}
-	v, err = applyDefaults(f, v)
+	v, err = applyDefaults(f, v, &changed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var vs []fault.Violation
+	if check {
+		vs = Validate(f, v)
+	}
+	if !changed {
+		return raw, vs, nil
 	}
 	out, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode with defaults: %w", err)
+		return nil, nil, fmt.Errorf("encode with defaults: %w", err)
 	}
-	return out, nil
+	return out, vs, nil
 }
 
-func applyDefaults(f *Field, v any) (any, error) {
+func applyDefaults(f *Field, v any, changed *bool) (any, error) {
 	if f == nil {
 		return v, nil
 	}
@@ -386,10 +407,11 @@ func applyDefaults(f *Field, v any) (any, error) {
 					return nil, fmt.Errorf("default of %s: %w", p.Name, err)
 				}
 				x[p.Name] = d
+				*changed = true
 				continue
 			}
 			if present {
-				nv, err := applyDefaults(p, cur)
+				nv, err := applyDefaults(p, cur, changed)
 				if err != nil {
 					return nil, err
 				}
@@ -401,7 +423,7 @@ func applyDefaults(f *Field, v any) (any, error) {
 			return v, nil
 		}
 		for i := range x {
-			nv, err := applyDefaults(f.Items, x[i])
+			nv, err := applyDefaults(f.Items, x[i], changed)
 			if err != nil {
 				return nil, err
 			}

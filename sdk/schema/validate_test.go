@@ -165,3 +165,26 @@ func TestApplyDefaults_KeepsLargeIntegersExact(t *testing.T) {
 		t.Fatalf("precision lost: %s", out)
 	}
 }
+
+func TestPrepare_ReturnsInputUntouchedWhenNoDefaultApplies(t *testing.T) {
+	f := ObjectOf([]Field{{Name: "message", Type: String, Required: true}, {Name: "upper", Type: Boolean, Default: json.RawMessage(`false`)}})
+	raw := json.RawMessage(`{"message": "hi",  "upper": true}`)
+	out, vs, err := Prepare(f, raw)
+	if err != nil || len(vs) != 0 || string(out) != string(raw) {
+		t.Fatalf("Prepare = %s, %v, %v; want the input as it came", out, vs, err)
+	}
+}
+
+func TestPrepare_FillsDefaultsAndReportsViolationsInOnePass(t *testing.T) {
+	f := ObjectOf([]Field{{Name: "message", Type: String, Required: true}, {Name: "upper", Type: Boolean, Default: json.RawMessage(`false`)}})
+	out, vs, err := Prepare(f, json.RawMessage(`{}`))
+	if err != nil || string(out) != `{"upper":false}` {
+		t.Fatalf("Prepare = %s, %v", out, err)
+	}
+	if len(vs) != 1 || vs[0].Path != "message" {
+		t.Fatalf("violations = %v, want message required", vs)
+	}
+	if _, _, err := Prepare(f, json.RawMessage(`{`)); err == nil {
+		t.Fatal("broken JSON accepted")
+	}
+}
