@@ -343,3 +343,14 @@ func TestAuth_PrintingNeverShowsSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestTuneGC_LeavesOperatorSettingsAlone(t *testing.T) {
+	env := map[string]string{"GOGC": "50"}
+	if tuneGC(func(k string) string { return env[k] }) {
+		t.Fatal("GOGC set by the operator was overridden")
+	}
+	env = map[string]string{"GOMEMLIMIT": "1GiB"}
+	if tuneGC(func(k string) string { return env[k] }) {
+		t.Fatal("GOMEMLIMIT set by the operator was overridden")
+	}
+}
