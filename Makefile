@@ -16,7 +16,7 @@ BUF                 := $(CURDIR)/.tools/node_modules/.bin/buf
 
 export HUB_PLUGIN_DIR := $(PLUGIN_DIR)
 
-.PHONY: all build hub connectors test test-short run lint fmt proto proto-check bench clean
+.PHONY: all build hub connectors test run lint fmt fuzz proto proto-check bench clean
 
 all: build
 
@@ -55,6 +55,16 @@ $(BIN)/staticcheck:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+## fuzz: run each fuzz target of the parsers that take outside input for FUZZTIME
+FUZZTIME ?= 30s
+FUZZ_TARGETS := sdk:FuzzParseRetryAfter sdk:FuzzPickDigest sdk:FuzzErrorMessage sdk/schema:FuzzPrepare
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
+	done
 
 ## proto: regenerate proto/ with pinned buf, protoc-gen-go and protoc-gen-go-grpc
 proto: $(BUF)

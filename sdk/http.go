@@ -297,15 +297,27 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if math.IsNaN(secs) || math.IsInf(secs, 0) || secs <= 0 {
 			return 0
 		}
+		// Compare in seconds first: a huge value overflows a Duration.
+		if secs >= maxRetryAfter.Seconds() {
+			return maxRetryAfter
+		}
 		return time.Duration(secs * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d.Round(time.Second)
+			return min(d.Round(time.Second), maxRetryAfter)
 		}
 	}
 	return 0
 }
+
+// maxRetryAfter caps what a third party can ask hub to wait: a Retry-After
+// of years is a bug on their side, and waiting a week already exceeds any
+// retry budget, so the step is dead-lettered rather than parked forever.
+const maxRetryAfter = 7 * 24 * time.Hour
+
+// maxViolations bounds the field errors taken from one error body.
+const maxViolations = 50
 
 // errorMessage finds the human message in an error body: the common JSON
 // shapes ({"message"}, {"error"}, {"error": {"message"}},
@@ -327,7 +339,11 @@ func errorMessage(body []byte) (string, []fault.Violation) {
 		if json.Unmarshal(raw, &fields) == nil {
 			for _, name := range sortedRawKeys(fields) {
 				for _, msg := range stringsOf(fields[name]) {
-					violations = append(violations, fault.Violation{Path: name, Message: msg})
+					// A third party's body decides how many there are:
+					// keep the first few, each readable, none empty.
+					if msg != "" && len(violations) < maxViolations {
+						violations = append(violations, fault.Violation{Path: name, Message: snippet([]byte(msg))})
+					}
 				}
 			}
 		}
