@@ -40,10 +40,10 @@ func runConnector(e *env, args []string) error {
 	}
 	name := pos[0]
 	if *dir == "" {
-		*dir = "hub-connector-" + strings.ReplaceAll(name, "_", "-")
+		*dir = "hub-connector-" + name
 	}
 	if *module == "" {
-		*module = "example.com/hub-connector-" + strings.ReplaceAll(name, "_", "-")
+		*module = "example.com/hub-connector-" + name
 	}
 	replace := ""
 	if *hubSource != "" {

@@ -16,9 +16,9 @@ import (
 //   - the schema survives the trip to the host unchanged in its names;
 //   - the connector, every auth scheme, trigger, action, property, config
 //     field, credential field and input/output field has a description,
-//     because operators read them in `hub connectors show` and plans;
+//     because operators read them in `hub connectors schema` and in plans;
 //   - every action has an example input and output and every trigger an
-//     example event, so documentation and `hub validate` have something to
+//     example event, so documentation and schema listings have something to
 //     show.
 func Conformance(t testing.TB, c *sdk.Connector) {
 	t.Helper()

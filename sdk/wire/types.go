@@ -83,6 +83,20 @@ func (a Auth) String() string {
 // GoString keeps %#v from printing secrets.
 func (a Auth) GoString() string { return a.String() }
 
+// MarshalJSON keeps JSON logs (hclog's JSON format encodes values directly,
+// bypassing String) from printing secrets. Credentials are stored by the
+// host in its own encrypted form, never by marshalling an Auth.
+func (a Auth) MarshalJSON() ([]byte, error) {
+	typ := string(a.Type)
+	if typ == "" {
+		typ = "none"
+	}
+	return json.Marshal(struct {
+		Type        string `json:"type"`
+		Credentials string `json:"credentials"`
+	}{typ, "redacted"})
+}
+
 // Event is one thing that happened at the third party.
 type Event struct {
 	// ID is unique within the trigger; the host deduplicates on it.

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/hubhq/hub/sdk/fault"
@@ -337,7 +339,13 @@ func TestWire_StreamEndsCleanlyWhenHostCancels(t *testing.T) {
 func TestAuth_PrintingNeverShowsSecrets(t *testing.T) {
 	a := Auth{Type: schema.AuthBasic, Username: "u", Password: "hunter2", Token: "tok-secret"}
 	conn := Connection{Name: "c", Auth: a}
-	for _, s := range []string{fmt.Sprint(a), fmt.Sprintf("%v", conn), fmt.Sprintf("%+v", conn), fmt.Sprintf("%#v", a)} {
+	js, err := json.Marshal(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	hclog.New(&hclog.LoggerOptions{Output: &logged, JSONFormat: true}).Info("call", "auth", a, "conn", conn)
+	for _, s := range []string{fmt.Sprint(a), fmt.Sprintf("%v", conn), fmt.Sprintf("%+v", conn), fmt.Sprintf("%#v", a), string(js), logged.String()} {
 		if strings.Contains(s, "hunter2") || strings.Contains(s, "tok-secret") {
 			t.Fatalf("secret printed: %s", s)
 		}
