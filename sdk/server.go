@@ -240,6 +240,8 @@ func (s *server) conn(wc wire.Connection) (*Conn, error) {
 		return nil, fault.Invalid("connection properties are not JSON", fault.Violation{Path: "properties", Message: err.Error()})
 	}
 	if len(vs) > 0 {
+		// vs is shared through the cache: prefix a copy.
+		vs = slices.Clone(vs)
 		for i := range vs {
 			vs[i].Path = prefixed("properties", vs[i].Path)
 		}

@@ -62,7 +62,7 @@ type result struct {
 func hub(t *testing.T, pluginDir string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(hubBin, args...)
-	cmd.Env = append(os.Environ(), "HUB_PLUGIN_DIR="+pluginDir, "HUB_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "HUB_PLUGIN_DIR="+pluginDir)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -74,6 +74,15 @@ func hub(t *testing.T, pluginDir string, args ...string) result {
 		t.Fatalf("run hub %v: %v", args, err)
 	}
 	return result{out.String(), errb.String(), code}
+}
+
+// oneLine fails unless stderr is exactly one line: bad input gets one
+// clear error line, not a log dump.
+func oneLine(t *testing.T, r result) {
+	t.Helper()
+	if lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n"); len(lines) != 1 {
+		t.Fatalf("stderr has %d lines, want one:\n%s", len(lines), r.stderr)
+	}
 }
 
 func mustHub(t *testing.T, pluginDir string, args ...string) result {
@@ -147,15 +156,17 @@ func TestCLI_CallWithBadInputNamesTheField(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "invalid_input") || !strings.Contains(r.stderr, "message") || !strings.Contains(r.stderr, "uppercase") {
 		t.Fatalf("got %+v", r)
 	}
+	oneLine(t, r)
 }
 
 func TestCLI_ConstraintMatchingNothingIsOneClearLine(t *testing.T) {
 	dir := t.TempDir()
 	mustHub(t, dir, "connectors", "install", exampleBin)
 	r := hub(t, dir, "connectors", "schema", "example@~> 3.0")
-	if r.code != 1 || !strings.Contains(r.stderr, "~> 3.0") || !strings.Contains(r.stderr, "1.0.0") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+	if r.code != 1 || !strings.Contains(r.stderr, "~> 3.0") || !strings.Contains(r.stderr, "1.0.0") {
 		t.Fatalf("got %+v", r)
 	}
+	oneLine(t, r)
 	r = hub(t, dir, "connectors", "schema", "nosuch")
 	if r.code != 1 || !strings.Contains(r.stderr, "nosuch") {
 		t.Fatalf("got %+v", r)
@@ -172,6 +183,7 @@ func TestCLI_InstallRefusesAFileThatIsNotAPlugin(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, script) || !strings.Contains(r.stderr, "not a working hub connector") {
 		t.Fatalf("got %+v", r)
 	}
+	oneLine(t, r)
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("a refused binary left files in the plugin dir: %v", entries)
 	}
@@ -193,6 +205,7 @@ func TestCLI_TamperedBinaryIsRefusedAtLaunch(t *testing.T) {
 	if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "checksum") {
 		t.Fatalf("got %+v", r)
 	}
+	oneLine(t, r)
 }
 
 // The author's path end to end: generate, test, build, install, call.
@@ -225,5 +238,22 @@ func TestCLI_ConnectorNewBuildsTestsInstallsAndRuns(t *testing.T) {
 	}
 	if len(rows) != 1 || rows[0].Source != "hub/warehouse" || rows[0].Protocol != 1 {
 		t.Fatalf("the new connector is not listed as working: %+v", rows)
+	}
+}
+
+func TestCLI_HelpOnASubcommandExitsZero(t *testing.T) {
+	if r := hub(t, t.TempDir(), "connectors", "list", "-h"); r.code != 0 || !strings.Contains(r.stderr, "-plugin-dir") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestCLI_ConnectorNewRefusesAHubSourceThatIsNotACheckout(t *testing.T) {
+	work := t.TempDir()
+	r := hub(t, work, "connector", "new", "x", "-dir", filepath.Join(work, "x"), "-hub-source", work)
+	if r.code != 1 || !strings.Contains(r.stderr, "not a hub checkout") {
+		t.Fatalf("got %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(work, "x")); !os.IsNotExist(err) {
+		t.Fatal("a project was written anyway")
 	}
 }

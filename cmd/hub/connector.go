@@ -47,9 +47,15 @@ func runConnector(e *env, args []string) error {
 	}
 	replace := ""
 	if *hubSource != "" {
-		if _, err := os.Stat(filepath.Join(*hubSource, "go.mod")); err == nil {
-			replace, _ = filepath.Abs(*hubSource)
+		if _, err := os.Stat(filepath.Join(*hubSource, "go.mod")); err != nil {
+			return fmt.Errorf("-hub-source %s is not a hub checkout (no go.mod): %w", *hubSource, err)
 		}
+		replace, _ = filepath.Abs(*hubSource)
+	}
+	if replace == "" && strings.Contains(version, "dev") {
+		// A development hub is published nowhere, so the project could
+		// not fetch it: it must build against a checkout.
+		return fmt.Errorf("this hub (%s) is a development build: pass -hub-source DIR, a hub checkout, so the new project can build against it", version)
 	}
 	opts := scaffold.Options{Name: name, Module: *module, HubModule: "github.com/hubhq/hub", HubVersion: hubModuleVersion(replace), HubReplace: replace}
 	if err := scaffold.Generate(*dir, opts); err != nil {

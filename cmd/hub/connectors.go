@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/hubhq/hub/host/registry"
 	"github.com/hubhq/hub/host/supervisor"
-	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
@@ -79,6 +79,9 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
 			return nil, usageErr("%v", err)
 		}
 		if fs.NArg() == 0 {
@@ -95,18 +98,21 @@ func newFlags(e *env, name string) *flag.FlagSet {
 	return fs
 }
 
-// logger writes hub's and the plugins' logs to stderr; HUB_LOG_LEVEL sets
-// the level (warn by default for the CLI).
+// logger writes hub's and the plugins' logs to stderr at HUB_LOG_LEVEL. A
+// one-shot command logs nothing by default: the error it returns says what
+// went wrong in one line, and log lines around it would only repeat it.
 func logger(e *env) hclog.Logger {
 	level := hclog.LevelFromString(e.getenv("HUB_LOG_LEVEL"))
 	if level == hclog.NoLevel {
-		level = hclog.Warn
+		level = hclog.Off
 	}
 	return hclog.New(&hclog.LoggerOptions{Name: "hub", Output: e.stderr, Level: level})
 }
 
-func newSupervisor(e *env) *supervisor.Supervisor {
-	return supervisor.New(supervisor.Options{Logger: logger(e)})
+// newSupervisor launches connectors for one command; a plugin that does not
+// finish its handshake within the command's timeout is given up on.
+func newSupervisor(e *env, c *common) *supervisor.Supervisor {
+	return supervisor.New(supervisor.Options{Logger: logger(e), StartTimeout: min(c.timeout, supervisor.DefaultStartTimeout)})
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -145,7 +151,7 @@ func connectorsList(e *env, args []string) error {
 	}
 	// The protocol is negotiated at launch, so listing launches each
 	// connector once; a connector that fails to launch is listed with why.
-	sup := newSupervisor(e)
+	sup := newSupervisor(e, &c)
 	defer sup.Close()
 	rows := make([]listed, 0, len(all))
 	for _, inst := range all {
@@ -211,7 +217,7 @@ func connectorsInstall(e *env, args []string) error {
 	}
 	// Ask the binary who it is: its schema names it and its version, so
 	// the directory layout can never disagree with what the plugin says.
-	sup := newSupervisor(e)
+	sup := newSupervisor(e, &c)
 	defer sup.Close()
 	probe := registry.Installed{Source: "install/" + filepath.Base(path), Name: filepath.Base(path),
 		Version: goversion.Must(goversion.NewVersion("0.0.0")), Platform: registry.Platform(), Path: path, SHA256: sum}
@@ -275,7 +281,7 @@ func connectorsSchema(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sup := newSupervisor(e)
+	sup := newSupervisor(e, &c)
 	defer sup.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
@@ -320,7 +326,7 @@ func connectorsCall(e *env, args []string) error {
 	if *key == "" {
 		*key = fmt.Sprintf("cli-%d", time.Now().UnixNano())
 	}
-	sup := newSupervisor(e)
+	sup := newSupervisor(e, &c)
 	defer sup.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
@@ -329,8 +335,8 @@ func connectorsCall(e *env, args []string) error {
 		Conn: wire.Connection{Name: "cli", Properties: json.RawMessage(*props), Environment: "sandbox", Tenant: "default"},
 	})
 	if err != nil {
-		f := fault.As(err)
-		return fmt.Errorf("%s %s failed (%s): %w", inst, pos[1], f.Kind, err)
+		// The error's text begins with its class.
+		return fmt.Errorf("%s %s failed: %w", inst, pos[1], err)
 	}
 	var pretty any
 	if err := json.Unmarshal(out, &pretty); err != nil {

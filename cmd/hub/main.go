@@ -21,6 +21,9 @@ var version = "0.1.0-dev"
 // errUsage marks an error in how hub was called; it exits 2.
 var errUsage = errors.New("usage")
 
+// errHelp means -h was asked for and the flags' usage printed: exit 0.
+var errHelp = errors.New("help requested")
+
 type command struct {
 	summary string
 	run     func(env *env, args []string) error
@@ -63,6 +66,9 @@ func run(e *env, args []string) int {
 		return 2
 	}
 	if err := cmd.run(e, args[1:]); err != nil {
+		if errors.Is(err, errHelp) {
+			return 0
+		}
 		if errors.Is(err, errUsage) {
 			fmt.Fprintf(e.stderr, "hub %s: %v\n", args[0], strings.TrimPrefix(err.Error(), "usage: "))
 			return 2

@@ -173,7 +173,7 @@ func validate(f *Field, v any, path string, vs *[]fault.Violation) {
 			addf(vs, path, "expected string, got %s", jsonTypeName(v))
 			return
 		}
-		if msg := checkFormat(f.Format, s); msg != "" {
+		if msg := checkFormat(f.Format, s, shown(f, s)); msg != "" {
 			addf(vs, path, "%s", msg)
 			return
 		}
@@ -184,7 +184,7 @@ func validate(f *Field, v any, path string, vs *[]fault.Violation) {
 			return
 		}
 		if !isWhole(lit) {
-			addf(vs, path, "expected integer, got %s (not a whole number)", lit)
+			addf(vs, path, "expected integer, got %s (not a whole number)", shown(f, lit))
 			return
 		}
 	case Number:
@@ -316,29 +316,39 @@ func equalJSON(a, b any) bool {
 	return a == b
 }
 
+// shown is how a message quotes a value: a secret field's value never
+// appears in a violation, which travels into errors, logs and run history.
+func shown(f *Field, v string) string {
+	if f.Secret {
+		return "the secret value"
+	}
+	return strconv.Quote(v)
+}
+
 // checkFormat returns why s is not of format, or "" when it is (or the
 // format is not one hub checks; Schema.Check reports unknown formats).
-func checkFormat(format, s string) string {
+// The message quotes s as shown.
+func checkFormat(format, s, shown string) string {
 	switch format {
 	case FormatDateTime:
 		if _, err := time.Parse(time.RFC3339, s); err != nil {
-			return fmt.Sprintf("%q is not a date-time (RFC 3339, e.g. 2026-01-02T15:04:05Z)", s)
+			return shown + " is not a date-time (RFC 3339, e.g. 2026-01-02T15:04:05Z)"
 		}
 	case FormatDate:
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
-			return fmt.Sprintf("%q is not a date (YYYY-MM-DD)", s)
+			return shown + " is not a date (YYYY-MM-DD)"
 		}
 	case FormatEmail:
 		// ParseAddress also accepts `Name <a@b>`; a field holds the bare
 		// address only.
 		a, err := mail.ParseAddress(s)
 		if err != nil || a.Address != s || a.Name != "" {
-			return fmt.Sprintf("%q is not an email address", s)
+			return shown + " is not an email address"
 		}
 	case FormatURI:
 		u, err := url.Parse(s)
 		if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "" && u.Path == "") {
-			return fmt.Sprintf("%q is not an absolute URI", s)
+			return shown + " is not an absolute URI"
 		}
 	}
 	return ""
@@ -371,7 +381,14 @@ func prepare(f *Field, raw json.RawMessage, check bool) (json.RawMessage, []faul
 	if v == nil && f != nil && f.Type == Object {
 		v, changed = map[string]any{}, true
 	}
-	v, err = applyDefaults(f, v, &changed)
+	// Defaults of absent top-level properties (the common case) are
+	// spliced into raw; any other change re-encodes the whole value.
+	var spliced []addition
+	if obj, ok := v.(map[string]any); ok && !changed && f != nil && f.Type == Object {
+		spliced, err = topLevelDefaults(f, obj, &changed)
+	} else {
+		v, err = applyDefaults(f, v, &changed)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -379,14 +396,74 @@ func prepare(f *Field, raw json.RawMessage, check bool) (json.RawMessage, []faul
 	if check {
 		vs = Validate(f, v)
 	}
-	if !changed {
-		return raw, vs, nil
+	switch {
+	case changed:
+		out, err := json.Marshal(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode with defaults: %w", err)
+		}
+		return out, vs, nil
+	case len(spliced) > 0:
+		return splice(raw, len(v.(map[string]any))-len(spliced) == 0, spliced), vs, nil
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode with defaults: %w", err)
+	return raw, vs, nil
+}
+
+// addition is a top-level property filled in from its default.
+type addition struct {
+	name  string
+	value json.RawMessage
+}
+
+// topLevelDefaults fills obj's absent properties from their defaults and
+// returns them to be spliced; a null replaced by its default or a default
+// deeper down sets *changed instead.
+func topLevelDefaults(f *Field, obj map[string]any, changed *bool) ([]addition, error) {
+	var adds []addition
+	for i := range f.Properties {
+		p := &f.Properties[i]
+		cur, present := obj[p.Name]
+		if (!present || cur == nil) && len(p.Default) > 0 {
+			d, err := DecodeJSON(p.Default)
+			if err != nil {
+				return nil, fmt.Errorf("default of %s: %w", p.Name, err)
+			}
+			obj[p.Name] = d
+			if present {
+				*changed = true
+			} else {
+				adds = append(adds, addition{p.Name, p.Default})
+			}
+			continue
+		}
+		if present {
+			nv, err := applyDefaults(p, cur, changed)
+			if err != nil {
+				return nil, err
+			}
+			obj[p.Name] = nv
+		}
 	}
-	return out, vs, nil
+	return adds, nil
+}
+
+// splice appends properties to the JSON object raw, which decoded without
+// error, so it ends with '}' once trailing space is trimmed.
+func splice(raw json.RawMessage, empty bool, adds []addition) json.RawMessage {
+	body := bytes.TrimRight(raw, " \t\r\n")
+	body = body[:len(body)-1]
+	out := make([]byte, 0, len(body)+64*len(adds))
+	out = append(out, body...)
+	for i, a := range adds {
+		if i > 0 || !empty {
+			out = append(out, ',')
+		}
+		key, _ := json.Marshal(a.name)
+		out = append(out, key...)
+		out = append(out, ':')
+		out = append(out, bytes.TrimSpace(a.value)...)
+	}
+	return append(out, '}')
 }
 
 func applyDefaults(f *Field, v any, changed *bool) (any, error) {

@@ -188,3 +188,19 @@ func TestPrepare_FillsDefaultsAndReportsViolationsInOnePass(t *testing.T) {
 		t.Fatal("broken JSON accepted")
 	}
 }
+
+func TestValidate_SecretValueNeverAppearsInAViolation(t *testing.T) {
+	f := ObjectOf([]Field{
+		{Name: "token", Type: String, Secret: true, Format: FormatURI},
+		{Name: "pin", Type: Integer, Secret: true},
+	})
+	vs := ValidateJSON(f, json.RawMessage(`{"token":"hunter2-secret","pin":12.5}`))
+	if len(vs) != 2 {
+		t.Fatalf("violations = %v, want 2", vs)
+	}
+	for _, v := range vs {
+		if strings.Contains(v.Message, "hunter2") || strings.Contains(v.Message, "12.5") {
+			t.Fatalf("secret value in violation: %v", v)
+		}
+	}
+}

@@ -60,7 +60,7 @@ func Serve(t testing.TB, impl wire.Connector) *Harness {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(grpc.MaxRecvMsgSize(wire.MaxMessageBytes), grpc.MaxSendMsgSize(wire.MaxMessageBytes))
-	connectorv1.RegisterConnectorServer(srv, wire.NewGRPCServer(impl))
+	connectorv1.RegisterConnectorServer(srv, wire.NewGRPCServer(impl, nil))
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 
 	"google.golang.org/grpc/codes"
@@ -27,10 +26,16 @@ func NewGRPCClient(stub connectorv1.ConnectorClient) Connector {
 
 // transportError classifies a gRPC failure: the plugin crashed, hung up or
 // timed out, so the call may succeed once the plugin is back. The caller's
-// own cancellation is returned as it is.
+// own deadline or cancellation is retryable too, and still matches the
+// context's error with errors.Is.
 func transportError(ctx context.Context, call string, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("%s: %w", call, ctx.Err())
+		// The call did not finish in time (or the host is stopping): it
+		// may well succeed when tried again. errors.Is still finds the
+		// context's error through Cause.
+		e := fault.Retryablef("%s: %v", call, ctx.Err())
+		e.Cause = ctx.Err()
+		return e
 	}
 	st, _ := status.FromError(err)
 	switch st.Code() {

@@ -38,6 +38,9 @@ var Handshake = plugin.HandshakeConfig{
 type GRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl Connector
+	// Logger receives what the plugin side logs itself (a handler's
+	// panic with its stack); nil discards it.
+	Logger hclog.Logger
 }
 
 var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
@@ -47,7 +50,7 @@ func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	if p.Impl == nil {
 		return fmt.Errorf("connector plugin has no implementation")
 	}
-	connectorv1.RegisterConnectorServer(s, NewGRPCServer(p.Impl))
+	connectorv1.RegisterConnectorServer(s, NewGRPCServer(p.Impl, p.Logger))
 	return nil
 }
 
@@ -62,8 +65,8 @@ func ClientPlugins() map[int]plugin.PluginSet {
 }
 
 // ServerPlugins is a plugin's map of protocol versions it speaks.
-func ServerPlugins(impl Connector) map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &GRPCPlugin{Impl: impl}}}
+func ServerPlugins(impl Connector, logger hclog.Logger) map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{ProtocolVersion: {PluginName: &GRPCPlugin{Impl: impl, Logger: logger}}}
 }
 
 // GRPCDialOptions are the host's dial options for a plugin connection.
@@ -102,7 +105,7 @@ func Serve(impl Connector, logger hclog.Logger) {
 	tuneGC(os.Getenv)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: ServerPlugins(impl),
+		VersionedPlugins: ServerPlugins(impl, logger),
 		Logger:           logger,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -17,19 +20,34 @@ import (
 // reported as a permanent error instead of taking the plugin down.
 type grpcServer struct {
 	connectorv1.UnimplementedConnectorServer
-	impl Connector
+	impl   Connector
+	logger hclog.Logger
 }
 
-// NewGRPCServer wraps impl as the gRPC connector service.
-func NewGRPCServer(impl Connector) connectorv1.ConnectorServer {
-	return &grpcServer{impl: impl}
+// NewGRPCServer wraps impl as the gRPC connector service; a handler's panic
+// is logged with its stack to logger (nil discards it).
+func NewGRPCServer(impl Connector, logger hclog.Logger) connectorv1.ConnectorServer {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &grpcServer{impl: impl, logger: logger}
 }
 
-// guard turns a panic in fn into a permanent error naming the call.
-func guard(call string, fn func() error) (err error) {
+// maxPanicValue bounds how much of a panic value reaches the host.
+const maxPanicValue = 200
+
+// guard turns a panic in fn into a one-line permanent error naming the
+// call. The stack stays in the plugin's log: it is for the connector's
+// author, and the error travels into run history.
+func (s *grpcServer) guard(call string, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fault.Permanentf("connector panicked in %s: %v\n%s", call, r, debug.Stack())
+			s.logger.Error("connector panicked", "call", call, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			v := strings.Join(strings.Fields(fmt.Sprint(r)), " ")
+			if len(v) > maxPanicValue {
+				v = v[:maxPanicValue] + "…"
+			}
+			err = fault.Permanentf("connector panicked in %s: %s", call, v)
 		}
 	}()
 	return fn()
@@ -37,7 +55,7 @@ func guard(call string, fn func() error) (err error) {
 
 func (s *grpcServer) GetSchema(ctx context.Context, _ *connectorv1.GetSchemaRequest) (*connectorv1.GetSchemaResponse, error) {
 	var resp connectorv1.GetSchemaResponse
-	err := guard("GetSchema", func() error {
+	err := s.guard("GetSchema", func() error {
 		sc, err := s.impl.Schema(ctx)
 		if err == nil {
 			resp.Schema = SchemaToPB(sc)
@@ -54,7 +72,7 @@ func (s *grpcServer) GetSchema(ctx context.Context, _ *connectorv1.GetSchemaRequ
 
 func (s *grpcServer) CheckConnection(ctx context.Context, req *connectorv1.CheckConnectionRequest) (*connectorv1.CheckConnectionResponse, error) {
 	var resp connectorv1.CheckConnectionResponse
-	err := guard("CheckConnection", func() (err error) {
+	err := s.guard("CheckConnection", func() (err error) {
 		resp.Account, err = s.impl.CheckConnection(ctx, connFromPB(req.GetConnection()))
 		return err
 	})
@@ -64,7 +82,7 @@ func (s *grpcServer) CheckConnection(ctx context.Context, req *connectorv1.Check
 
 func (s *grpcServer) ExecuteAction(ctx context.Context, req *connectorv1.ExecuteActionRequest) (*connectorv1.ExecuteActionResponse, error) {
 	var resp connectorv1.ExecuteActionResponse
-	err := guard("ExecuteAction "+req.GetAction(), func() (err error) {
+	err := s.guard("ExecuteAction "+req.GetAction(), func() (err error) {
 		resp.OutputJson, err = s.impl.ExecuteAction(ctx, ActionRequest{
 			Action: req.GetAction(), Conn: connFromPB(req.GetConnection()), Input: rawJSON(req.GetInputJson()),
 			IdempotencyKey: req.GetIdempotencyKey(), Attempt: int(req.GetAttempt()),
@@ -77,7 +95,7 @@ func (s *grpcServer) ExecuteAction(ctx context.Context, req *connectorv1.Execute
 
 func (s *grpcServer) PollTrigger(ctx context.Context, req *connectorv1.PollTriggerRequest) (*connectorv1.PollTriggerResponse, error) {
 	var resp connectorv1.PollTriggerResponse
-	err := guard("PollTrigger "+req.GetTrigger(), func() error {
+	err := s.guard("PollTrigger "+req.GetTrigger(), func() error {
 		res, err := s.impl.PollTrigger(ctx, PollRequest{
 			Trigger: req.GetTrigger(), Conn: connFromPB(req.GetConnection()), Config: rawJSON(req.GetConfigJson()),
 			Cursor: req.GetCursor(), Limit: int(req.GetLimit()),
@@ -91,7 +109,7 @@ func (s *grpcServer) PollTrigger(ctx context.Context, req *connectorv1.PollTrigg
 
 func (s *grpcServer) SubscribeWebhook(ctx context.Context, req *connectorv1.SubscribeWebhookRequest) (*connectorv1.SubscribeWebhookResponse, error) {
 	var resp connectorv1.SubscribeWebhookResponse
-	err := guard("SubscribeWebhook "+req.GetTrigger(), func() error {
+	err := s.guard("SubscribeWebhook "+req.GetTrigger(), func() error {
 		sub, err := s.impl.SubscribeWebhook(ctx, SubscribeRequest{
 			Trigger: req.GetTrigger(), Conn: connFromPB(req.GetConnection()), Config: rawJSON(req.GetConfigJson()),
 			URL: req.GetUrl(), Secret: req.GetSecret(),
@@ -104,7 +122,7 @@ func (s *grpcServer) SubscribeWebhook(ctx context.Context, req *connectorv1.Subs
 }
 
 func (s *grpcServer) UnsubscribeWebhook(ctx context.Context, req *connectorv1.UnsubscribeWebhookRequest) (*connectorv1.UnsubscribeWebhookResponse, error) {
-	err := guard("UnsubscribeWebhook "+req.GetTrigger(), func() error {
+	err := s.guard("UnsubscribeWebhook "+req.GetTrigger(), func() error {
 		return s.impl.UnsubscribeWebhook(ctx, UnsubscribeRequest{
 			Trigger: req.GetTrigger(), Conn: connFromPB(req.GetConnection()), Config: rawJSON(req.GetConfigJson()),
 			Subscription: Subscription{ID: req.GetSubscriptionId(), State: rawJSON(req.GetStateJson())},
@@ -115,7 +133,7 @@ func (s *grpcServer) UnsubscribeWebhook(ctx context.Context, req *connectorv1.Un
 
 func (s *grpcServer) HandleWebhook(ctx context.Context, req *connectorv1.HandleWebhookRequest) (*connectorv1.HandleWebhookResponse, error) {
 	var resp connectorv1.HandleWebhookResponse
-	err := guard("HandleWebhook "+req.GetTrigger(), func() error {
+	err := s.guard("HandleWebhook "+req.GetTrigger(), func() error {
 		h := req.GetRequest()
 		res, err := s.impl.HandleWebhook(ctx, WebhookRequest{
 			Trigger: req.GetTrigger(), Conn: connFromPB(req.GetConnection()), Config: rawJSON(req.GetConfigJson()),
@@ -132,7 +150,7 @@ func (s *grpcServer) HandleWebhook(ctx context.Context, req *connectorv1.HandleW
 
 func (s *grpcServer) AuthStep(ctx context.Context, req *connectorv1.AuthStepRequest) (*connectorv1.AuthStepResponse, error) {
 	var resp connectorv1.AuthStepResponse
-	err := guard("AuthStep "+req.GetStep(), func() error {
+	err := s.guard("AuthStep "+req.GetStep(), func() error {
 		res, err := s.impl.AuthStep(ctx, AuthStepRequest{Step: req.GetStep(), Conn: connFromPB(req.GetConnection()), Credentials: req.GetCredentials()})
 		if err == nil {
 			resp.Auth, resp.RefreshToken = authToPB(res.Auth), res.RefreshToken
@@ -162,7 +180,7 @@ func (s streamSender) Keepalive(at time.Time) error {
 
 func (s *grpcServer) OpenStream(req *connectorv1.OpenStreamRequest, stream connectorv1.Connector_OpenStreamServer) error {
 	ctx := stream.Context()
-	err := guard("OpenStream "+req.GetTrigger(), func() error {
+	err := s.guard("OpenStream "+req.GetTrigger(), func() error {
 		return s.impl.OpenStream(ctx, StreamRequest{
 			Trigger: req.GetTrigger(), Conn: connFromPB(req.GetConnection()), Config: rawJSON(req.GetConfigJson()),
 			Position: req.GetPosition(),
@@ -181,7 +199,7 @@ func (s *grpcServer) OpenStream(req *connectorv1.OpenStreamRequest, stream conne
 
 func (s *grpcServer) MigrateCursor(ctx context.Context, req *connectorv1.MigrateCursorRequest) (*connectorv1.MigrateCursorResponse, error) {
 	var resp connectorv1.MigrateCursorResponse
-	err := guard("MigrateCursor "+req.GetTrigger(), func() (err error) {
+	err := s.guard("MigrateCursor "+req.GetTrigger(), func() (err error) {
 		resp.Cursor, err = s.impl.MigrateCursor(ctx, MigrateCursorRequest{Trigger: req.GetTrigger(), FromVersion: req.GetFromVersion(), Cursor: req.GetCursor()})
 		return err
 	})

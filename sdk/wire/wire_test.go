@@ -225,8 +225,8 @@ func TestWire_HandlerPanicBecomesPermanentErrorAndPluginSurvives(t *testing.T) {
 	r := &recorder{panic: true}
 	c := connect(t, r)
 	_, err := c.ExecuteAction(context.Background(), ActionRequest{Action: "a"})
-	if fault.KindOf(err) != fault.Permanent || !strings.Contains(err.Error(), "panicked") {
-		t.Fatalf("got %v", err)
+	if fault.KindOf(err) != fault.Permanent || !strings.Contains(err.Error(), "panicked in ExecuteAction a: handler bug") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("got %q, want one line naming the call and the panic", err)
 	}
 	r.panic = false
 	if _, err := c.ExecuteAction(context.Background(), ActionRequest{Action: "a"}); err != nil {
@@ -328,8 +328,8 @@ func TestWire_StreamEndsCleanlyWhenHostCancels(t *testing.T) {
 	cancel()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("got %v, want the caller's cancellation", err)
+		if !errors.Is(err, context.Canceled) || fault.KindOf(err) != fault.Retryable {
+			t.Fatalf("got %v, want the caller's cancellation, retryable", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("stream did not end after cancel")
@@ -360,5 +360,23 @@ func TestTuneGC_LeavesOperatorSettingsAlone(t *testing.T) {
 	env = map[string]string{"GOMEMLIMIT": "1GiB"}
 	if tuneGC(func(k string) string { return env[k] }) {
 		t.Fatal("GOMEMLIMIT set by the operator was overridden")
+	}
+}
+
+type slow struct{ recorder }
+
+func (slow) ExecuteAction(ctx context.Context, _ ActionRequest) (json.RawMessage, error) {
+	<-ctx.Done()
+	time.Sleep(50 * time.Millisecond)
+	return nil, nil
+}
+
+func TestWire_CallPastItsDeadlineIsRetryable(t *testing.T) {
+	c := connect(t, &slow{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.ExecuteAction(ctx, ActionRequest{Action: "slow"})
+	if fault.KindOf(err) != fault.Retryable || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v (%s), want retryable wrapping the deadline", err, fault.KindOf(err))
 	}
 }
