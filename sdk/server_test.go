@@ -221,3 +221,26 @@ func TestServer_PanickingHandlerIsAPermanentError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Properties are prepared once per distinct value and cached; the error of
+// every call must still name the same path, also under concurrent calls.
+func TestServer_InvalidPropertiesGiveTheSamePathsOnEveryCall(t *testing.T) {
+	srv, err := sdk.Server(shop(new([]string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := sdktest.Connection(map[string]any{"region": "us"})
+	errs := make(chan error, 40)
+	for range 40 {
+		go func() {
+			_, err := srv.CheckConnection(context.Background(), bad)
+			errs <- err
+		}()
+	}
+	for range 40 {
+		e := fault.As(<-errs)
+		if e.Kind != fault.InvalidInput || len(e.Violations) != 1 || e.Violations[0].Path != "properties.domain" {
+			t.Fatalf("err = %v", e)
+		}
+	}
+}
