@@ -173,7 +173,7 @@ func validate(f *Field, v any, path string, vs *[]fault.Violation) {
 			addf(vs, path, "expected string, got %s", jsonTypeName(v))
 			return
 		}
-		if msg := checkFormat(f.Format, s, shown(f, s)); msg != "" {
+		if msg := checkFormat(f, s); msg != "" {
 			addf(vs, path, "%s", msg)
 			return
 		}
@@ -325,30 +325,31 @@ func shown(f *Field, v string) string {
 	return strconv.Quote(v)
 }
 
-// checkFormat returns why s is not of format, or "" when it is (or the
+// checkFormat returns why s is not of f's format, or "" when it is (or the
 // format is not one hub checks; Schema.Check reports unknown formats).
-// The message quotes s as shown.
-func checkFormat(format, s, shown string) string {
-	switch format {
+// The value is quoted (as shown) only for a message: quoting is not free
+// on the hot path.
+func checkFormat(f *Field, s string) string {
+	switch f.Format {
 	case FormatDateTime:
 		if _, err := time.Parse(time.RFC3339, s); err != nil {
-			return shown + " is not a date-time (RFC 3339, e.g. 2026-01-02T15:04:05Z)"
+			return shown(f, s) + " is not a date-time (RFC 3339, e.g. 2026-01-02T15:04:05Z)"
 		}
 	case FormatDate:
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
-			return shown + " is not a date (YYYY-MM-DD)"
+			return shown(f, s) + " is not a date (YYYY-MM-DD)"
 		}
 	case FormatEmail:
 		// ParseAddress also accepts `Name <a@b>`; a field holds the bare
 		// address only.
 		a, err := mail.ParseAddress(s)
 		if err != nil || a.Address != s || a.Name != "" {
-			return shown + " is not an email address"
+			return shown(f, s) + " is not an email address"
 		}
 	case FormatURI:
 		u, err := url.Parse(s)
 		if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "" && u.Path == "") {
-			return shown + " is not an absolute URI"
+			return shown(f, s) + " is not an absolute URI"
 		}
 	}
 	return ""

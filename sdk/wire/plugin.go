@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -103,6 +104,14 @@ func Serve(impl Connector, logger hclog.Logger) {
 	}
 	go exitWhenOrphaned(os.Getppid(), time.Second)
 	tuneGC(os.Getenv)
+	if path := os.Getenv(CPUProfileEnv); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			logger.Error("cannot profile the connector", "error", err)
+		} else {
+			defer stop()
+		}
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: ServerPlugins(impl, logger),
@@ -132,6 +141,24 @@ func tuneGC(getenv func(string) string) bool {
 	debug.SetGCPercent(pluginGCPercent)
 	debug.SetMemoryLimit(pluginMemoryLimit)
 	return true
+}
+
+// CPUProfileEnv names an environment variable that makes a connector write
+// a CPU profile of its whole run to that path (a host passes it on with the
+// connector's environment), for finding what a connector spends its time
+// on under real load: go tool pprof PATH.
+const CPUProfileEnv = "HUB_CONNECTOR_CPUPROFILE"
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start CPU profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func exitWhenOrphaned(parent int, every time.Duration) {
