@@ -10,13 +10,14 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/hubhq/hub/host/supervisor/testdata/unsupported"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
 
 type greeter struct {
-	unsupported
+	unsupported.Connector
 	log hclog.Logger
 }
 

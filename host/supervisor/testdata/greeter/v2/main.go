@@ -10,12 +10,13 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/hubhq/hub/host/supervisor/testdata/unsupported"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
 
-type greeter struct{ unsupported }
+type greeter struct{ unsupported.Connector }
 
 func (greeter) Schema(context.Context) (*schema.Schema, error) {
 	return &schema.Schema{Name: "greeter", Version: "2.0.0"}, nil
