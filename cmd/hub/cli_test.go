@@ -257,3 +257,15 @@ func TestCLI_ConnectorNewRefusesAHubSourceThatIsNotACheckout(t *testing.T) {
 		t.Fatal("a project was written anyway")
 	}
 }
+
+func TestCLI_InstallOfANonExecutableSaysHowToFixIt(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "hub-connector-x")
+	if err := os.WriteFile(f, []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := hub(t, t.TempDir(), "connectors", "install", f)
+	if r.code != 1 || !strings.Contains(r.stderr, "not an executable file") || !strings.Contains(r.stderr, "chmod +x") {
+		t.Fatalf("got %+v", r)
+	}
+	oneLine(t, r)
+}

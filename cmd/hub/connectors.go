@@ -211,6 +211,11 @@ func connectorsInstall(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if fi, err := os.Stat(path); err != nil {
+		return fmt.Errorf("connector binary: %w", err)
+	} else if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file: build the connector with go build, or chmod +x it", path)
+	}
 	sum, err := fileSHA256(path)
 	if err != nil {
 		return err
