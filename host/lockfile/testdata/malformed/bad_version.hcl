@@ -1,0 +1,4 @@
+connector "shop" {
+  source  = "hub/shopify"
+  version = "v1.4"
+}

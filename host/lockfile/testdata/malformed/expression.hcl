@@ -1,0 +1,4 @@
+connector "shop" {
+  source  = var.source
+  version = "1.4.2"
+}

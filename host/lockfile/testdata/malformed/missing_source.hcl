@@ -1,0 +1,3 @@
+connector "shop" {
+  version = 1.4
+}

@@ -1,0 +1,3 @@
+connector "shop" {
+  source = "hub/shopify
+}

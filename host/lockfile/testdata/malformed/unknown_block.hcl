@@ -1,0 +1,3 @@
+provider "shop" {
+  source = "hub/shopify"
+}
