@@ -1,0 +1,173 @@
+package config
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/hubhq/hub/sdk/schema"
+)
+
+var connectionSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "connector", Required: true},
+		{Name: "properties"},
+		{Name: "env"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "auth", LabelNames: []string{"type"}}},
+}
+
+// authAttr is one attribute of an auth block.
+type authAttr struct {
+	name     string
+	ty       cty.Type
+	required bool
+}
+
+// authShapes are the attributes each auth type takes. They are hub's own
+// shapes, the same for every connector; a session's credentials vary by
+// connector and are checked by Validate against the scheme's fields.
+var authShapes = map[schema.AuthType][]authAttr{
+	schema.AuthNone:    nil,
+	schema.AuthBasic:   {{"username", cty.String, true}, {"password", cty.String, true}},
+	schema.AuthDigest:  {{"username", cty.String, true}, {"password", cty.String, true}},
+	schema.AuthAPIKey:  {{"key", cty.String, true}},
+	schema.AuthBearer:  {{"token", cty.String, true}},
+	schema.AuthSession: {{"credentials", cty.DynamicPseudoType, true}},
+	schema.AuthOAuth2: {
+		{"client_id", cty.String, true},
+		{"client_secret", cty.String, false},
+		{"scopes", cty.List(cty.String), false},
+		{"grant", cty.String, false},
+	},
+}
+
+// OAuth2Grants are the grants an oauth2 auth block may name.
+var oauth2Grants = []string{"authorization_code", "client_credentials", "device_code"}
+
+func (l *loader) decodeConnection(b *hcl.Block, base *scope) {
+	c := &Connection{Name: b.Labels[0], DeclRange: b.DefRange}
+	l.ws.Connections = append(l.ws.Connections, c)
+	content, diags := b.Body.Content(connectionSchema)
+	l.add(diags)
+	if a, ok := content.Attributes["connector"]; ok {
+		c.ConnectorRange = a.Expr.Range()
+		if name, ok := l.literalString(a.Expr, "connector"); ok {
+			c.Connector = name
+			if _, ok := l.ws.Requirement(name); !ok {
+				l.errorf(&c.ConnectorRange, "Unknown connector", "No connector %q in hub.required_connectors (declared: %s).", name, l.requirementNames())
+			}
+		}
+	}
+	if a, ok := content.Attributes["properties"]; ok {
+		v, diags := base.eval(a.Expr)
+		l.add(diags)
+		if !diags.HasErrors() && v.IsKnown() && !v.IsNull() && !v.Type().IsObjectType() && !v.Type().IsMapType() {
+			l.errorf(a.Expr.Range().Ptr(), "Invalid properties", "properties must be an object, got %s.", v.Type().FriendlyName())
+		}
+		c.Properties = &Attribute{Name: a.Name, Expr: a.Expr, Value: v, Range: a.Range}
+	}
+	if a, ok := content.Attributes["env"]; ok {
+		c.EnvRange = a.Range
+		c.Env = l.decodeConnectionEnv(a, base)
+	}
+	for _, ab := range content.Blocks {
+		if c.Auth != nil {
+			l.errorf(ab.DefRange.Ptr(), "Duplicate auth block", "Connection %q already has an auth block at %s; a connection authenticates one way.", c.Name, c.Auth.DeclRange)
+			continue
+		}
+		c.Auth = l.decodeAuth(ab, base)
+	}
+}
+
+func (l *loader) requirementNames() string {
+	if len(l.ws.Requirements) == 0 {
+		return "none"
+	}
+	names := make([]string, len(l.ws.Requirements))
+	for i, r := range l.ws.Requirements {
+		names[i] = r.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// decodeConnectionEnv reads env = { NAME = "value" }: the environment the
+// connector's process gets, so values must be strings with portable names.
+func (l *loader) decodeConnectionEnv(a *hcl.Attribute, base *scope) map[string]cty.Value {
+	v, diags := base.eval(a.Expr)
+	l.add(diags)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() {
+		return nil
+	}
+	ty := v.Type()
+	if !ty.IsObjectType() && !ty.IsMapType() {
+		l.errorf(a.Expr.Range().Ptr(), "Invalid env", "env must be an object of strings, e.g. env = { LOG_LEVEL = \"debug\" }.")
+		return nil
+	}
+	out := map[string]cty.Value{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, ev := it.Element()
+		name := k.AsString()
+		if !isEnvName(name) {
+			l.errorf(a.Expr.Range().Ptr(), "Invalid env", "%q is not an environment variable name.", name)
+			continue
+		}
+		s, err := convert.Convert(ev, cty.String)
+		if err != nil || s.IsNull() {
+			l.errorf(a.Expr.Range().Ptr(), "Invalid env", "The value of %s must be a string.", name)
+			continue
+		}
+		out[name] = s
+	}
+	return out
+}
+
+func (l *loader) decodeAuth(b *hcl.Block, base *scope) *Auth {
+	typ := schema.AuthType(b.Labels[0])
+	au := &Auth{Type: typ, Attributes: map[string]*Attribute{}, TypeRange: b.LabelRanges[0], DeclRange: b.DefRange}
+	shape, ok := authShapes[typ]
+	if !ok {
+		names := make([]string, len(schema.AuthTypes))
+		for i, t := range schema.AuthTypes {
+			names[i] = string(t)
+		}
+		l.errorf(&au.TypeRange, "Unknown auth type", "%q is not an auth type; use one of %s.", typ, strings.Join(names, ", "))
+		return au
+	}
+	bs := &hcl.BodySchema{}
+	for _, at := range shape {
+		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: at.name, Required: at.required})
+	}
+	content, diags := b.Body.Content(bs)
+	l.add(diags)
+	for _, at := range shape {
+		a, ok := content.Attributes[at.name]
+		if !ok {
+			continue
+		}
+		v, diags := base.eval(a.Expr)
+		l.add(diags)
+		if !diags.HasErrors() {
+			if at.ty != cty.DynamicPseudoType {
+				conv, err := convert.Convert(v, at.ty)
+				if err != nil {
+					l.errorf(a.Expr.Range().Ptr(), "Invalid "+at.name, "%s must be %s: %s.", at.name, at.ty.FriendlyName(), err)
+				} else {
+					v = conv
+				}
+			} else if v.IsKnown() && !v.IsNull() && !v.Type().IsObjectType() && !v.Type().IsMapType() {
+				l.errorf(a.Expr.Range().Ptr(), "Invalid "+at.name, "%s must be an object.", at.name)
+			}
+		}
+		if at.name == "grant" && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+			if g, _ := v.Unmark(); !slices.Contains(oauth2Grants, g.AsString()) {
+				l.errorf(a.Expr.Range().Ptr(), "Invalid grant", "grant must be one of %s.", strings.Join(oauth2Grants, ", "))
+			}
+		}
+		au.Attributes[at.name] = &Attribute{Name: at.name, Expr: a.Expr, Value: v, Range: a.Range}
+	}
+	return au
+}

@@ -1,0 +1,6 @@
+connection "shop" {
+  connector = "shop"
+  properties = { shop = "acme"
+}
+
+workflow "x" {

@@ -1,0 +1,18 @@
+connection "shop" {
+  connector = "shop"
+  auth "oauth2" {
+    client_id     = env("SHOP_CLIENT_ID")
+    client_secret = secret("shopify")
+    scopes        = ["read_orders", "write_orders"]
+  }
+  properties = { shop = var.shop }
+}
+
+connection "warehouse" {
+  connector = "warehouse"
+  auth "session" {
+    credentials = { email = "ops@example.com", password = secret("wms") }
+  }
+  properties = { base_url = values.base_url }
+  env        = { LOG_LEVEL = "debug" }
+}

@@ -1,0 +1,2 @@
+from_file = "lots"
+unknown   = 1
