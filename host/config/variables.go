@@ -137,13 +137,13 @@ func (l *loader) setFromString(v *Variable, raw, source string) {
 	} else {
 		expr, diags := hclsyntax.ParseExpression([]byte(raw), source, hcl.InitialPos)
 		if diags.HasErrors() {
-			l.errorf(nil, "Invalid value for variable", "%s: the value of %q is not a valid expression: %s.", source, v.Name, diags.Error())
+			l.errorf(nil, "Invalid value for variable", "%s: the value of %q is not a valid expression: %s", source, v.Name, diags[0].Detail)
 			v.Value = cty.DynamicVal
 			return
 		}
 		val, diags = expr.Value(nil)
 		if diags.HasErrors() {
-			l.errorf(nil, "Invalid value for variable", "%s: %s.", source, diags.Error())
+			l.errorf(nil, "Invalid value for variable", "%s: %s", source, diags[0].Detail)
 			v.Value = cty.DynamicVal
 			return
 		}
