@@ -37,12 +37,14 @@ connectors: hub
 test:
 	$(GO) test -count=1 ./...
 
-## run: build, show the installed connectors, and call the example connector
+## run: build, show the installed connectors, call the example connector, and lock and validate the examples/hello workspace
 run: build
 	$(HUB) version
 	$(HUB) connectors list
 	$(HUB) connectors schema example
 	$(HUB) connectors call example echo '{"message": "hello from hub", "uppercase": true}'
+	$(HUB) init -dir examples/hello
+	$(HUB) validate -dir examples/hello
 
 ## lint: go vet, gofmt and staticcheck (installed at a pinned version)
 lint: $(BIN)/staticcheck

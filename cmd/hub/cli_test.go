@@ -269,3 +269,156 @@ func TestCLI_InstallOfANonExecutableSaysHowToFixIt(t *testing.T) {
 	}
 	oneLine(t, r)
 }
+
+const helloWorkspace = `hub {
+  required_connectors {
+    example = { source = "hub/example", version = "~> 1.0" }
+  }
+}
+
+connection "demo" {
+  connector  = "example"
+  properties = { greeting = "hi" }
+}
+
+workflow "ticks_to_echo" {
+  trigger "demo" "tick" {
+    mode     = "poll"
+    interval = "1m"
+    config   = { count = 5 }
+  }
+
+  action "echo" {
+    connection = "demo"
+    action     = "echo"
+    input      = { message = "tick ${event.seq}: ${event.message}", uppercase = true }
+  }
+}
+`
+
+// workspace writes a one-file workspace and installs the example connector
+// into its own plugin directory.
+func workspace(t *testing.T, src string) (dir, plugins string) {
+	t.Helper()
+	dir, plugins = t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustHub(t, plugins, "connectors", "install", exampleBin)
+	return dir, plugins
+}
+
+func TestCLI_InitLocksThenValidateChecksAgainstTheSchemas(t *testing.T) {
+	dir, plugins := workspace(t, helloWorkspace)
+
+	r := hub(t, plugins, "validate", "-dir", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "Connector not locked") || !strings.Contains(r.stderr, "main.hcl:3") {
+		t.Fatalf("validate before init: %+v", r)
+	}
+
+	r = mustHub(t, plugins, "init", "-dir", dir)
+	if !strings.Contains(r.stdout, "- example: hub/example 1.0.0 (new)") {
+		t.Fatalf("init: %q", r.stdout)
+	}
+	lockPath := filepath.Join(dir, "hub.lock.hcl")
+	first, err := os.ReadFile(lockPath)
+	if err != nil || !strings.Contains(string(first), `version     = "1.0.0"`) || !strings.Contains(string(first), "sha256:") {
+		t.Fatalf("lock file: %s, %v", first, err)
+	}
+	mustHub(t, plugins, "init", "-dir", dir)
+	if again, _ := os.ReadFile(lockPath); string(again) != string(first) {
+		t.Fatalf("a second init changed the lock:\n%s\nthen\n%s", first, again)
+	}
+
+	r = mustHub(t, plugins, "validate", "-dir", dir)
+	if !strings.Contains(r.stdout, "The workspace is valid (1 connections, 1 workflows)") {
+		t.Fatalf("validate: %+v", r)
+	}
+}
+
+func TestCLI_ValidateReportsEveryProblemWithFileLineAndColumn(t *testing.T) {
+	broken := strings.Replace(helloWorkspace, `action     = "echo"`, `action     = "ech"`, 1)
+	broken = strings.Replace(broken, `trigger "demo" "tick" {`, `trigger "demo" "tock" {`, 1)
+	dir, plugins := workspace(t, broken)
+	mustHub(t, plugins, "init", "-dir", dir)
+	r := hub(t, plugins, "validate", "-dir", dir)
+	if r.code != 1 {
+		t.Fatalf("validate of a broken workspace: %+v", r)
+	}
+	for _, want := range []string{"main.hcl:13", "tock", "main.hcl:21", "ech"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, r.stderr)
+		}
+	}
+	var diags []jsonDiag
+	r = hub(t, plugins, "validate", "-dir", dir, "-json")
+	if err := json.Unmarshal([]byte(r.stdout), &diags); err != nil || len(diags) < 2 || diags[0].Range == nil || diags[0].Range.Start.Line == 0 {
+		t.Fatalf("validate -json: %v\n%s", err, r.stderr)
+	}
+}
+
+func TestCLI_InitAndValidateRefuseABinaryChangedSinceTheLock(t *testing.T) {
+	dir, plugins := workspace(t, helloWorkspace)
+	mustHub(t, plugins, "init", "-dir", dir)
+	installed := filepath.Join(plugins, "hub", "example", "1.0.0", runtime.GOOS+"_"+runtime.GOARCH, "hub-connector-example")
+	// Reinstalling a different build of the same version changes its
+	// checksum; the lock must notice.
+	other := filepath.Join(t.TempDir(), "hub-connector-example")
+	data, err := os.ReadFile(exampleBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, append(data, "rebuilt"...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustHub(t, plugins, "connectors", "install", other)
+	if sum, _ := fileSHA256(installed); sum == nil {
+		t.Fatal("reinstall failed")
+	}
+	r := hub(t, plugins, "init", "-dir", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "does not match hub.lock.hcl") {
+		t.Fatalf("init after a rebuild: %+v", r)
+	}
+	r = hub(t, plugins, "validate", "-dir", dir)
+	if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "hash") && !strings.Contains(strings.ToLower(r.stderr), "checksum") {
+		t.Fatalf("validate after a rebuild: %+v", r)
+	}
+	mustHub(t, plugins, "init", "-dir", dir, "-upgrade")
+	mustHub(t, plugins, "validate", "-dir", dir)
+}
+
+func TestCLI_FmtCheckListsThenFmtRewrites(t *testing.T) {
+	dir := t.TempDir()
+	ugly := "connection \"demo\" {\nconnector=\"example\"\n}\n"
+	f := filepath.Join(dir, "main.hcl")
+	if err := os.WriteFile(f, []byte(ugly), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := hub(t, dir, "fmt", "-check", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, "main.hcl") {
+		t.Fatalf("fmt -check: %+v", r)
+	}
+	if got, _ := os.ReadFile(f); string(got) != ugly {
+		t.Fatal("fmt -check wrote the file")
+	}
+	mustHub(t, dir, "fmt", dir)
+	if got, _ := os.ReadFile(f); !strings.Contains(string(got), "  connector = \"example\"") {
+		t.Fatalf("fmt did not format:\n%s", got)
+	}
+	mustHub(t, dir, "fmt", "-check", dir)
+}
+
+// examples/hello is what make run shows a new user: it must init and
+// validate against the real example connector.
+func TestCLI_ExampleHelloInitsAndValidates(t *testing.T) {
+	src, err := os.ReadFile("../../examples/hello/main.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, plugins := workspace(t, string(src))
+	mustHub(t, plugins, "init", "-dir", dir)
+	r := mustHub(t, plugins, "validate", "-dir", dir)
+	if !strings.Contains(r.stdout, "valid") || r.stderr != "" {
+		t.Fatalf("validate: %+v", r)
+	}
+}

@@ -42,6 +42,9 @@ func commands() map[string]command {
 		"version":    {"print hub's version and the plugin protocols it speaks", runVersion},
 		"connectors": {"list, install, inspect and call installed connectors", runConnectors},
 		"connector":  {"author a connector: connector new NAME", runConnector},
+		"init":       {"resolve the workspace's connectors and write hub.lock.hcl", runInit},
+		"validate":   {"check the workspace against the locked connectors' schemas", runValidate},
+		"fmt":        {"rewrite the workspace's HCL files in canonical format", runFmt},
 	}
 }
 
