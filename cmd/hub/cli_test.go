@@ -422,3 +422,18 @@ func TestCLI_ExampleHelloInitsAndValidates(t *testing.T) {
 		t.Fatalf("validate: %+v", r)
 	}
 }
+
+func TestCLI_ValidateShowsLanguageAndSchemaProblemsInOneRun(t *testing.T) {
+	broken := strings.Replace(helloWorkspace, `config   = { count = 5 }`, `config   = { count = 5 }
+    when     = var.nope`, 1)
+	broken = strings.Replace(broken, `action     = "echo"`, `action     = "ech"`, 1)
+	dir, plugins := workspace(t, helloWorkspace)
+	mustHub(t, plugins, "init", "-dir", dir)
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := hub(t, plugins, "validate", "-dir", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "nope") || !strings.Contains(r.stderr, `"ech"`) {
+		t.Fatalf("want both the reference and the schema problem: %+v", r)
+	}
+}

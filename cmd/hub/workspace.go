@@ -292,10 +292,12 @@ func runValidate(e *env, args []string) error {
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
+	// Load and Validate find different problems (without and with the
+	// connectors' schemas); both run so every problem shows in one run.
 	ws, diags := w.load(e)
-	if ws == nil || diags.HasErrors() {
-		printDiags(e, w.asJSON, filesOf(ws), diags)
-		return errReported{"the workspace is not valid"}
+	if ws == nil {
+		printDiags(e, w.asJSON, nil, diags)
+		return errReported{"the workspace cannot be read"}
 	}
 	schemas, sdiags := lockedSchemas(e, &w, ws)
 	diags = append(diags, sdiags...)
