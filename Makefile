@@ -60,7 +60,8 @@ fmt:
 
 ## fuzz: run each fuzz target of the parsers that take outside input for FUZZTIME
 FUZZTIME ?= 30s
-FUZZ_TARGETS := sdk:FuzzParseRetryAfter sdk:FuzzPickDigest sdk:FuzzErrorMessage sdk/schema:FuzzPrepare
+FUZZ_TARGETS := sdk:FuzzParseRetryAfter sdk:FuzzPickDigest sdk:FuzzErrorMessage sdk/schema:FuzzPrepare \
+                host/config:FuzzLoadAndValidate host/lockfile:FuzzLoad
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
