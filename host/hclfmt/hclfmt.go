@@ -3,16 +3,16 @@ package hclfmt
 import (
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/hubhq/hub/host/atomicfile"
 )
 
 // Ext is the extension of the files Dir formats.
@@ -65,63 +65,11 @@ func Dir(dir string, check bool) (changed []string, diags hcl.Diagnostics, err e
 			continue
 		}
 		if !check {
-			if err := rewrite(path, out, fi.Mode().Perm()); err != nil {
+			if err := atomicfile.WriteBytes(path, out, fi.Mode().Perm()); err != nil {
 				return changed, diags, fmt.Errorf("format %s: %w", path, err)
 			}
 		}
 		changed = append(changed, path)
 	}
 	return changed, diags, nil
-}
-
-// rewrite replaces path's content through a temporary file renamed into
-// place. A symlink is followed, so the link stays a link and its target is
-// what gets formatted.
-func rewrite(path string, data []byte, mode fs.FileMode) (err error) {
-	target, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(target)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), target); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-version"
+
+	"github.com/hubhq/hub/host/atomicfile"
 )
 
 // DefaultNamespace is the namespace of a source given as a bare name.
@@ -428,7 +430,7 @@ func Install(dir, binary, source, ver string) (Installed, error) {
 	}
 	binName := BinaryName(name)
 	h := sha256.New()
-	err = writeAtomic(target, binName, 0o755, func(w io.Writer) error {
+	err = atomicfile.Write(filepath.Join(target, binName), 0o755, func(w io.Writer) error {
 		_, err := io.Copy(io.MultiWriter(w, h), in)
 		return err
 	})
@@ -439,62 +441,15 @@ func Install(dir, binary, source, ver string) (Installed, error) {
 	// The binary goes in before its checksum. In between (or if the install
 	// is interrupted) the old checksum does not match the new binary, and
 	// the supervisor refuses to launch it: never an unverified binary.
-	err = writeAtomic(target, SumsFile, 0o644, func(w io.Writer) error {
+	err = atomicfile.Write(filepath.Join(target, SumsFile), 0o644, func(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "%x  %s\n", sum, binName)
 		return err
 	})
 	if err != nil {
 		return Installed{}, fmt.Errorf("install %s %s: write %s: %w", src, v, SumsFile, err)
 	}
-	if err := syncDir(target); err != nil {
-		return Installed{}, fmt.Errorf("install %s %s: %w", src, v, err)
-	}
 	return Installed{
 		Source: src, Name: name, Version: v, Platform: Platform(),
 		Path: filepath.Join(target, binName), SHA256: sum,
 	}, nil
-}
-
-// writeAtomic writes a file through a temporary file in the same directory
-// and renames it into place.
-func writeAtomic(dir, name string, mode os.FileMode, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), filepath.Join(dir, name))
-}
-
-// syncDir makes the renames in dir durable.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
