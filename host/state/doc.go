@@ -1,0 +1,26 @@
+// Package state owns the applied desired state: the canonical model of a
+// workspace that "hub apply" records, and the plan that compares two of
+// them.
+//
+// Build turns a loaded config.Workspace and its lockfile.Lock into a State
+// whose bytes depend only on meaning: connections and workflows sorted by
+// name, steps in run order, every expression kept as its canonical source
+// text (formatted with hclwrite, comments and line breaks dropped) and,
+// when it is already known at load time, its JSON value. Mappings that
+// read event or action outputs are unknown until a run, so their source
+// text is what is compared.
+//
+// Secrets never enter a State: an expression whose value is sensitive,
+// that calls secret(), or that reads a sensitive variable is recorded as
+// "(sensitive)" with the SHA-256 of its source text. Plans can then say a
+// secret setting changed without showing it, and the stored state is safe
+// to read.
+//
+// Diff compares two States into a Plan (connections and workflows to add,
+// change or remove, attribute by attribute; webhook subscriptions to
+// create or delete; connector version moves). Load and Save keep the
+// applied State under a tenant in a Store in one write.
+//
+// The package must not launch connectors, call third parties or resolve
+// secrets: it describes what should run, and the host acts on it.
+package state

@@ -1,0 +1,362 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-version"
+
+	"github.com/hubhq/hub/host/config"
+	"github.com/hubhq/hub/host/lockfile"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+const base = `hub {
+  required_connectors {
+    shop      = { source = "hub/shopify", version = "~> 1.4" }
+    warehouse = { source = "acme/warehouse", version = "~> 2.0" }
+  }
+}
+
+variable "shop" {
+  default = "acme"
+}
+
+variable "wh_key" {
+  sensitive = true
+}
+
+connection "shop" {
+  connector = "shop"
+  auth "oauth2" {
+    client_id     = "abc"
+    client_secret = secret("shopify")
+    scopes        = ["read_orders"]
+  }
+  properties = { shop = var.shop }
+}
+
+connection "warehouse" {
+  connector = "warehouse"
+  auth "api_key" {
+    key = var.wh_key
+  }
+  env = { LOG_LEVEL = "info" }
+}
+
+workflow "paid_orders" {
+  trigger "shop" "order_created" {
+    mode = "webhook"
+    when = event.financial_status == "paid"
+  }
+
+  action "create" {
+    connection = "warehouse"
+    action     = "create_order"
+    input = {
+      ref   = tostring(event.id)
+      lines = [for l in event.line_items : { sku = l.sku, qty = l.quantity }]
+    }
+    retry {
+      attempts = 10
+    }
+  }
+}
+
+workflow "stock_sync" {
+  trigger "warehouse" "stock_changed" {
+    mode     = "poll"
+    interval = "5m"
+  }
+
+  action "update" {
+    connection = "shop"
+    action     = "set_inventory"
+    input      = { sku = event.sku, qty = event.qty }
+  }
+}
+`
+
+// sideBySide runs two major versions of one carrier connector at once.
+const sideBySide = `hub {
+  required_connectors {
+    carrier_v1 = { source = "hub/carrier", version = "~> 1.4" }
+    carrier_v2 = { source = "hub/carrier", version = "~> 2.0" }
+  }
+}
+
+connection "ship_v1" {
+  connector  = "carrier_v1"
+  properties = { account = "acme" }
+}
+
+connection "ship_v2" {
+  connector  = "carrier_v2"
+  properties = { account = "acme" }
+}
+
+workflow "track_parcels" {
+  trigger "ship_v1" "parcel_delivered" {
+    mode = "poll"
+  }
+  action "mark" {
+    connection = "ship_v1"
+    action     = "add_note"
+    input      = { id = event.awb, note = "delivered" }
+  }
+}
+
+workflow "returns" {
+  trigger "ship_v1" "return_created" {
+    mode = "poll"
+  }
+  action "note" {
+    connection = "ship_v1"
+    action     = "add_note"
+    input      = { id = event.awb, note = "returned" }
+  }
+}
+`
+
+func lockOf(t *testing.T, versions map[string]string) *lockfile.Lock {
+	t.Helper()
+	sources := map[string]string{"shop": "hub/shopify", "warehouse": "acme/warehouse", "carrier_v1": "hub/carrier", "carrier_v2": "hub/carrier"}
+	l := lockfile.New()
+	for name, v := range versions {
+		l.Connectors[name] = &lockfile.Entry{Name: name, Source: sources[name], Version: version.Must(version.NewVersion(v)),
+			Hashes: map[string]string{"linux_amd64": "sha256:" + strings.Repeat("0", 64)}}
+	}
+	return l
+}
+
+var (
+	baseLock  = map[string]string{"shop": "1.4.2", "warehouse": "2.1.0"}
+	carrierLk = map[string]string{"carrier_v1": "1.4.2", "carrier_v2": "2.0.1"}
+	baseVars  = map[string]string{"wh_key": "hunter2"}
+)
+
+// build loads src as a workspace and builds its state.
+func build(t *testing.T, src string, vars map[string]string, lock map[string]string) *State {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ws, diags := config.Load(dir, config.LoadOptions{Vars: vars})
+	if diags.HasErrors() {
+		t.Fatalf("load: %s", diags.Error())
+	}
+	s, err := Build(ws, lockOf(t, lock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// memStore is a Store in memory.
+type memStore map[string][]byte
+
+func (m memStore) Get(tenant, kind, id string) ([]byte, bool, error) {
+	v, ok := m[tenant+"/"+kind+"/"+id]
+	return v, ok, nil
+}
+
+func (m memStore) Put(tenant, kind, id string, value []byte) error {
+	m[tenant+"/"+kind+"/"+id] = value
+	return nil
+}
+
+// applied stores s and loads it back, as the applied state arrives at a
+// later plan.
+func applied(t *testing.T, s *State) *State {
+	t.Helper()
+	st := memStore{}
+	if err := s.Save(st, "default"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(st, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestPlan_Golden(t *testing.T) {
+	reformatted := strings.NewReplacer(
+		`input      = { sku = event.sku, qty = event.qty }`, "input = {\n      sku = event.sku # the SKU\n      qty   =   event.qty\n    }",
+		`when = event.financial_status == "paid"`, `when = event.financial_status=="paid"`,
+	).Replace(base)
+	cases := []struct {
+		name           string
+		before, after  *State
+		mustNotContain []string
+	}{
+		{name: "first_apply", after: build(t, base, baseVars, baseLock), mustNotContain: []string{"hunter2"}},
+		{name: "no_changes", before: build(t, base, baseVars, baseLock), after: build(t, reformatted, baseVars, baseLock)},
+		{
+			name:   "attribute_change",
+			before: build(t, base, baseVars, baseLock),
+			after: build(t, strings.Replace(base, `mode     = "poll"`, `mode     = "poll"
+    config   = { batch = 50 }`, 1),
+				map[string]string{"wh_key": "hunter2", "shop": "globex"}, baseLock),
+		},
+		{
+			name:   "secret_change",
+			before: build(t, base, baseVars, baseLock),
+			after: build(t, strings.NewReplacer(`secret("shopify")`, `secret("shopify_rotated")`, `key = var.wh_key`, `key = "${var.wh_key}-2"`).Replace(base),
+				map[string]string{"wh_key": "swordfish"}, baseLock),
+			mustNotContain: []string{"hunter2", "swordfish", "shopify_rotated", "wh_key"},
+		},
+		{
+			name:   "removal",
+			before: build(t, base, baseVars, baseLock),
+			after:  build(t, base[:strings.Index(base, `workflow "stock_sync"`)], baseVars, baseLock),
+		},
+		{
+			name:   "webhook_trigger_move",
+			before: build(t, base, baseVars, baseLock),
+			after: build(t, strings.Replace(base, `trigger "shop" "order_created"`, `trigger "shop_eu" "order_created"`, 1)+`
+connection "shop_eu" {
+  connector  = "shop"
+  properties = { shop = "acme-eu" }
+}
+`, baseVars, baseLock),
+		},
+		{
+			name:   "connector_upgrade",
+			before: build(t, base, baseVars, baseLock),
+			after:  build(t, base, baseVars, map[string]string{"shop": "1.5.0", "warehouse": "2.1.0"}),
+		},
+		{
+			name:   "side_by_side_version_move",
+			before: build(t, sideBySide, nil, carrierLk),
+			after: build(t, strings.Replace(strings.Replace(sideBySide, `trigger "ship_v1" "parcel_delivered"`, `trigger "ship_v2" "parcel_delivered"`, 1),
+				"connection = \"ship_v1\"\n    action     = \"add_note\"\n    input      = { id = event.awb, note = \"delivered\" }",
+				"connection = \"ship_v2\"\n    action     = \"add_note\"\n    input      = { id = event.awb, note = \"delivered\" }", 1), nil, carrierLk),
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var before *State
+			if c.before != nil {
+				before = applied(t, c.before)
+			}
+			p := Diff(before, c.after)
+			var got bytes.Buffer
+			if err := p.Render(&got); err != nil {
+				t.Fatal(err)
+			}
+			got.WriteString("---- json ----\n")
+			j, err := json.MarshalIndent(p, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.Write(j)
+			got.WriteString("\n")
+			for _, s := range c.mustNotContain {
+				if strings.Contains(got.String(), s) {
+					t.Errorf("the plan shows %q:\n%s", s, got.String())
+				}
+			}
+			if again := Diff(before, c.after); !jsonEqual(t, p, again) {
+				t.Error("two diffs of the same states differ")
+			}
+			golden := filepath.Join("testdata", c.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got.String() != string(want) {
+				t.Errorf("plan differs from %s (run go test -update if the change is intended):\n%s", golden, got.String())
+			}
+		})
+	}
+}
+
+func jsonEqual(t *testing.T, a, b any) bool {
+	t.Helper()
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	return bytes.Equal(x, y)
+}
+
+func TestPlan_NoChangesWhenOnlyFormattingAndCommentsDiffer(t *testing.T) {
+	a := build(t, base, baseVars, baseLock)
+	b := build(t, strings.ReplaceAll(base, "  ", "    ")+"# a trailing comment\n", baseVars, baseLock)
+	if p := Diff(applied(t, a), b); p.HasChanges() {
+		var out bytes.Buffer
+		_ = p.Render(&out)
+		t.Fatalf("reformatting produced a plan:\n%s", out.String())
+	}
+}
+
+func TestSave_StoresNoSecretValue(t *testing.T) {
+	s := build(t, base, map[string]string{"wh_key": "hunter2"}, baseLock)
+	st := memStore{}
+	if err := s.Save(st, "default"); err != nil {
+		t.Fatal(err)
+	}
+	data := st["default/applied/workspace"]
+	if len(data) == 0 {
+		t.Fatal("nothing stored under default/applied/workspace")
+	}
+	if bytes.Contains(data, []byte("hunter2")) || bytes.Contains(data, []byte(`secret(`)) {
+		t.Fatalf("the stored state holds a secret:\n%s", data)
+	}
+	if !bytes.Contains(data, []byte(Redacted)) {
+		t.Fatalf("the stored state does not mark secrets redacted:\n%s", data)
+	}
+}
+
+func TestLoad_NothingAppliedIsEmptyAndTenantsAreSeparate(t *testing.T) {
+	st := memStore{}
+	if err := build(t, base, baseVars, baseLock).Save(st, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(st, "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Connections) != 0 || len(s.Workflows) != 0 {
+		t.Fatalf("another tenant sees acme's state: %+v", s)
+	}
+	if s, err := Load(st, "acme"); err != nil || len(s.Workflows) != 2 {
+		t.Fatalf("acme's state: %+v, %v", s, err)
+	}
+}
+
+func TestLoad_RefusesAnUnknownFormatVersion(t *testing.T) {
+	st := memStore{"default/applied/workspace": []byte(`{"version": 99}`)}
+	if _, err := Load(st, "default"); err == nil || !strings.Contains(err.Error(), "format version 99") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestBuild_RefusesAConnectorMissingFromTheLock(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(base), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ws, diags := config.Load(dir, config.LoadOptions{Vars: baseVars})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	_, err := Build(ws, lockOf(t, map[string]string{"shop": "1.4.2"}))
+	if err == nil || !strings.Contains(err.Error(), `"warehouse"`) || !strings.Contains(err.Error(), "hub init") {
+		t.Fatalf("got %v", err)
+	}
+}
