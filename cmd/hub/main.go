@@ -3,7 +3,8 @@
 // done under host/ and sdk/.
 //
 // Exit codes: 0 success, 1 an error (printed to stderr with what to do
-// next), 2 a usage error.
+// next), 2 a usage error; hub plan -detailed-exitcode also exits 2 when
+// there are changes to apply.
 package main
 
 import (
@@ -34,6 +35,7 @@ type command struct {
 // so commands are testable.
 type env struct {
 	stdout, stderr io.Writer
+	stdin          io.Reader
 	getenv         func(string) string
 }
 
@@ -45,11 +47,13 @@ func commands() map[string]command {
 		"init":       {"resolve the workspace's connectors and write hub.lock.hcl", runInit},
 		"validate":   {"check the workspace against the locked connectors' schemas", runValidate},
 		"fmt":        {"rewrite the workspace's HCL files in canonical format", runFmt},
+		"plan":       {"show what apply would change in the applied state", runPlan},
+		"apply":      {"record the workspace as the applied state, after showing the plan", runApply},
 	}
 }
 
 func main() {
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv}
 	os.Exit(run(e, os.Args[1:]))
 }
 
@@ -71,6 +75,9 @@ func run(e *env, args []string) int {
 	if err := cmd.run(e, args[1:]); err != nil {
 		if errors.Is(err, errHelp) {
 			return 0
+		}
+		if errors.Is(err, errChanges) {
+			return 2
 		}
 		if errors.Is(err, errUsage) {
 			fmt.Fprintf(e.stderr, "hub %s: %v\n", args[0], strings.TrimPrefix(err.Error(), "usage: "))

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hubhq/hub/host/config"
+	"github.com/hubhq/hub/host/lockfile"
+	"github.com/hubhq/hub/host/state"
+	"github.com/hubhq/hub/host/store"
+)
+
+// errChanges is returned by hub plan -detailed-exitcode when there are
+// changes to apply; it exits 2 without an error line.
+var errChanges = errors.New("the plan has changes")
+
+// planFlags are the flags of hub plan and hub apply.
+type planFlags struct {
+	wsFlags
+	dataDir  string
+	detailed bool
+}
+
+func (p *planFlags) register(e *env, name string) *flag.FlagSet {
+	fs := p.wsFlags.register(e, name)
+	fs.StringVar(&p.dataDir, "data-dir", e.getenv("HUB_DATA_DIR"), "the store's directory (default <workspace>/.hub/data, or $HUB_DATA_DIR)")
+	return fs
+}
+
+// storeDir is the data directory: -data-dir, else $HUB_DATA_DIR, else
+// inside the workspace, so each workspace has its own applied state.
+func (p *planFlags) storeDir() string {
+	if p.dataDir != "" {
+		return p.dataDir
+	}
+	return filepath.Join(p.dir, ".hub", "data")
+}
+
+// planned is a plan and what it was made from.
+type planned struct {
+	desired *state.State
+	// applied is the stored state the plan starts from; appliedJSON its
+	// bytes, to notice when another apply lands before this one.
+	applied     *state.State
+	appliedJSON []byte
+	plan        *state.Plan
+	warnings    []jsonDiag
+}
+
+// makePlan loads and validates the workspace exactly as hub validate
+// does, refusing one that is not valid, then compares it with the applied
+// state in the store.
+func makePlan(e *env, p *planFlags) (*planned, error) {
+	ws, diags := p.load(e)
+	if ws == nil {
+		printDiags(e, p.asJSON, nil, diags)
+		return nil, errReported{"the workspace cannot be read"}
+	}
+	schemas, sdiags := lockedSchemas(e, &p.wsFlags, ws)
+	diags = append(diags, sdiags...)
+	if !sdiags.HasErrors() {
+		diags = append(diags, config.Validate(ws, schemas)...)
+	}
+	// With -json, warnings travel inside the plan's JSON so stdout stays
+	// one document.
+	if diags.HasErrors() || !p.asJSON {
+		if printDiags(e, p.asJSON, filesOf(ws), diags) {
+			return nil, errReported{"the workspace is not valid; nothing was planned or applied (run hub validate for details)"}
+		}
+	}
+	lock, ldiags := lockfile.Load(filepath.Join(p.dir, lockfile.FileName))
+	if ldiags.HasErrors() {
+		printDiags(e, p.asJSON, filesOf(ws), ldiags)
+		return nil, errReported{"the lock file cannot be read; run hub init"}
+	}
+	desired, err := state.Build(ws, lock)
+	if err != nil {
+		return nil, err
+	}
+	desired.ResolveModes(schemas)
+	applied, err := loadApplied(p.storeDir())
+	if err != nil {
+		return nil, err
+	}
+	appliedJSON, err := json.Marshal(applied)
+	if err != nil {
+		return nil, fmt.Errorf("encode applied state: %w", err)
+	}
+	out := &planned{desired: desired, applied: applied, appliedJSON: appliedJSON, plan: state.Diff(applied, desired)}
+	if p.asJSON {
+		out.warnings = diagsJSON(diags)
+	}
+	return out, nil
+}
+
+// loadApplied reads the applied state, holding the store (and Badger's
+// directory lock) only while it reads. A data directory that does not
+// exist yet means nothing was applied; plan does not create it.
+func loadApplied(dir string) (*state.State, error) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return state.Empty(), nil
+	}
+	st, err := store.Open(dir, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w (is a hub process using this data directory? see -data-dir)", err)
+	}
+	applied, err := state.Load(st, store.DefaultTenant)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return applied, err
+}
+
+// planJSON is hub plan's and hub apply's -json output.
+type planJSON struct {
+	*state.Plan
+	Warnings []jsonDiag `json:"warnings"`
+	Applied  *bool      `json:"applied,omitempty"`
+}
+
+func printPlan(e *env, p *planFlags, pl *planned, applied *bool) error {
+	if p.asJSON {
+		w := pl.warnings
+		if w == nil {
+			w = []jsonDiag{}
+		}
+		return printJSON(e.stdout, planJSON{Plan: pl.plan, Warnings: w, Applied: applied})
+	}
+	return pl.plan.Render(e.stdout)
+}
+
+func runPlan(e *env, args []string) error {
+	var p planFlags
+	fs := p.register(e, "plan")
+	fs.BoolVar(&p.detailed, "detailed-exitcode", false, "exit 2 when there are changes to apply (0: none, 1: error)")
+	if err := parseNone(fs, args); err != nil {
+		return err
+	}
+	pl, err := makePlan(e, &p)
+	if err != nil {
+		return err
+	}
+	if err := printPlan(e, &p, pl, nil); err != nil {
+		return err
+	}
+	if p.detailed && pl.plan.HasChanges() {
+		return errChanges
+	}
+	return nil
+}
+
+func runApply(e *env, args []string) error {
+	var p planFlags
+	fs := p.register(e, "apply")
+	auto := fs.Bool("auto-approve", false, "apply without asking for confirmation")
+	if err := parseNone(fs, args); err != nil {
+		return err
+	}
+	if p.asJSON && !*auto {
+		return usageErr("-json needs -auto-approve: there is no one to ask for confirmation")
+	}
+	pl, err := makePlan(e, &p)
+	if err != nil {
+		return err
+	}
+	if !pl.plan.HasChanges() {
+		if p.asJSON {
+			applied := false
+			return printPlan(e, &p, pl, &applied)
+		}
+		return printPlan(e, &p, pl, nil)
+	}
+	if !p.asJSON {
+		if err := printPlan(e, &p, pl, nil); err != nil {
+			return err
+		}
+	}
+	if !*auto && !confirmed(e) {
+		return errReported{"Apply cancelled."}
+	}
+	if err := commit(p.storeDir(), pl); err != nil {
+		return err
+	}
+	if p.asJSON {
+		applied := true
+		return printPlan(e, &p, pl, &applied)
+	}
+	s := pl.plan.Summary
+	fmt.Fprintf(e.stdout, "Apply complete: %d added, %d changed, %d removed.\n", s.Add, s.Change, s.Remove)
+	return nil
+}
+
+// confirmed asks on stdout and reads one line from stdin; only "yes"
+// approves.
+func confirmed(e *env) bool {
+	fmt.Fprint(e.stdout, "\nApply these changes? Only 'yes' is accepted: ")
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	fmt.Fprintln(e.stdout)
+	return strings.TrimSpace(line) == "yes"
+}
+
+// commit records the desired state as applied in one store transaction,
+// and only if the applied state is still the one the plan was made
+// against: another apply that landed in between (while the operator read
+// the plan) must not be overwritten by a plan that never showed it.
+func commit(dir string, pl *planned) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := store.Open(dir, nil)
+	if err != nil {
+		return fmt.Errorf("%w (is a hub process using this data directory? see -data-dir)", err)
+	}
+	err = st.Update(func(tx *store.Tx) error {
+		cur, err := state.Load(tx, store.DefaultTenant)
+		if err != nil {
+			return err
+		}
+		curJSON, err := json.Marshal(cur)
+		if err != nil {
+			return fmt.Errorf("encode applied state: %w", err)
+		}
+		if !bytes.Equal(curJSON, pl.appliedJSON) {
+			return errors.New("the applied state changed since this plan was made; nothing was applied: run hub apply again")
+		}
+		return pl.desired.Save(tx, store.DefaultTenant)
+	})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
