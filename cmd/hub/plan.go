@@ -47,9 +47,8 @@ func (p *planFlags) storeDir() string {
 // planned is a plan and what it was made from.
 type planned struct {
 	desired *state.State
-	// applied is the stored state the plan starts from; appliedJSON its
-	// bytes, to notice when another apply lands before this one.
-	applied     *state.State
+	// appliedJSON is the stored state the plan starts from, to notice
+	// when another apply lands before this one.
 	appliedJSON []byte
 	plan        *state.Plan
 	warnings    []jsonDiag
@@ -94,7 +93,7 @@ func makePlan(e *env, p *planFlags) (*planned, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode applied state: %w", err)
 	}
-	out := &planned{desired: desired, applied: applied, appliedJSON: appliedJSON, plan: state.Diff(applied, desired)}
+	out := &planned{desired: desired, appliedJSON: appliedJSON, plan: state.Diff(applied, desired)}
 	if p.asJSON {
 		out.warnings = diagsJSON(diags)
 	}
