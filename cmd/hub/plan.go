@@ -85,7 +85,7 @@ func makePlan(e *env, p *planFlags) (*planned, error) {
 		return nil, err
 	}
 	desired.ResolveModes(schemas)
-	applied, err := loadApplied(p.storeDir())
+	applied, err := loadApplied(e, p.storeDir())
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +103,11 @@ func makePlan(e *env, p *planFlags) (*planned, error) {
 // loadApplied reads the applied state, holding the store (and Badger's
 // directory lock) only while it reads. A data directory that does not
 // exist yet means nothing was applied; plan does not create it.
-func loadApplied(dir string) (*state.State, error) {
+func loadApplied(e *env, dir string) (*state.State, error) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return state.Empty(), nil
 	}
-	st, err := store.Open(dir, nil)
+	st, err := store.Open(dir, logger(e))
 	if err != nil {
 		return nil, fmt.Errorf("%w (is a hub process using this data directory? see -data-dir)", err)
 	}
@@ -185,7 +185,7 @@ func runApply(e *env, args []string) error {
 	if !*auto && !confirmed(e) {
 		return errReported{"Apply cancelled."}
 	}
-	if err := commit(p.storeDir(), pl); err != nil {
+	if err := commit(e, p.storeDir(), pl); err != nil {
 		return err
 	}
 	if p.asJSON {
@@ -213,11 +213,11 @@ func confirmed(e *env) bool {
 // and only if the applied state is still the one the plan was made
 // against: another apply that landed in between (while the operator read
 // the plan) must not be overwritten by a plan that never showed it.
-func commit(dir string, pl *planned) error {
+func commit(e *env, dir string, pl *planned) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	st, err := store.Open(dir, nil)
+	st, err := store.Open(dir, logger(e))
 	if err != nil {
 		return fmt.Errorf("%w (is a hub process using this data directory? see -data-dir)", err)
 	}
