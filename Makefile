@@ -37,14 +37,17 @@ connectors: hub
 test:
 	$(GO) test -count=1 ./...
 
-## run: build, show the installed connectors, call the example connector, and lock and validate the examples/hello workspace
+## run: build, show the installed connectors, call the example connector, then lock, validate, plan and apply the examples/hello workspace
+## (init -upgrade: the connectors were just rebuilt from source, so their checksums may have moved)
 run: build
 	$(HUB) version
 	$(HUB) connectors list
 	$(HUB) connectors schema example
 	$(HUB) connectors call example echo '{"message": "hello from hub", "uppercase": true}'
-	$(HUB) init -dir examples/hello
+	$(HUB) init -upgrade -dir examples/hello
 	$(HUB) validate -dir examples/hello
+	$(HUB) apply -dir examples/hello -auto-approve
+	$(HUB) plan -dir examples/hello
 
 ## lint: go vet, gofmt and staticcheck (installed at a pinned version)
 lint: $(BIN)/staticcheck
