@@ -437,3 +437,21 @@ func TestCLI_ValidateShowsLanguageAndSchemaProblemsInOneRun(t *testing.T) {
 		t.Fatalf("want both the reference and the schema problem: %+v", r)
 	}
 }
+
+func TestCLI_ValidateRefusesALockThatNoLongerMatchesTheWorkspace(t *testing.T) {
+	dir, plugins := workspace(t, helloWorkspace)
+	mustHub(t, plugins, "init", "-dir", dir)
+	for _, edit := range []struct{ from, to, want string }{
+		{`version = "~> 1.0"`, `version = ">= 2.0"`, `requires hub/example >= 2.0 but hub.lock.hcl locks 1.0.0`},
+		{`source = "hub/example"`, `source = "acme/example"`, `requires acme/example but hub.lock.hcl locks hub/example`},
+	} {
+		src := strings.Replace(helloWorkspace, edit.from, edit.to, 1)
+		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := hub(t, plugins, "validate", "-dir", dir)
+		if r.code != 1 || !strings.Contains(r.stderr, edit.want) || !strings.Contains(r.stderr, "run hub init") {
+			t.Errorf("after %s: %+v", edit.to, r)
+		}
+	}
+}

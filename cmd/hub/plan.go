@@ -107,7 +107,7 @@ func loadApplied(e *env, dir string) (*state.State, error) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return state.Empty(), nil
 	}
-	st, err := store.Open(dir, logger(e))
+	st, err := store.OpenReadOnly(dir, logger(e))
 	if err != nil {
 		return nil, fmt.Errorf("%w (is a hub process using this data directory? see -data-dir)", err)
 	}

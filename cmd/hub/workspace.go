@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	goversion "github.com/hashicorp/go-version"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/hubhq/hub/host/config"
@@ -331,9 +332,15 @@ func lockedSchemas(e *env, w *wsFlags, ws *config.Workspace) (map[string]*schema
 	schemas := map[string]*schema.Schema{}
 	for _, r := range ws.Requirements {
 		rng := r.Range
-		if _, ok := lock.Connectors[r.Name]; !ok {
+		entry, ok := lock.Connectors[r.Name]
+		if !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Connector not locked",
 				Detail: fmt.Sprintf("%q (%s) is not in %s: run hub init.", r.Name, r.Source, lockfile.FileName), Subject: &rng})
+			continue
+		}
+		if why := lockMismatch(r, entry); why != "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Lock does not match the workspace",
+				Detail: fmt.Sprintf("%s; run hub init to lock what the workspace requires.", why), Subject: &rng})
 			continue
 		}
 		inst, err := lock.Installed(r.Name, installed)
@@ -395,4 +402,27 @@ func parseNone(fs *flag.FlagSet, args []string) error {
 		return usageErr("unexpected argument %q", pos[0])
 	}
 	return nil
+}
+
+// lockMismatch says why a lock entry no longer fits its requirement (the
+// workspace was edited after hub init), or "" when it fits.
+func lockMismatch(r config.Requirement, e *lockfile.Entry) string {
+	src, err := registry.NormalizeSource(r.Source)
+	if err != nil {
+		return err.Error()
+	}
+	if src != e.Source {
+		return fmt.Sprintf("%q requires %s but %s locks %s", r.Name, src, lockfile.FileName, e.Source)
+	}
+	if r.Constraint == "" {
+		return ""
+	}
+	c, err := goversion.NewConstraint(r.Constraint)
+	if err != nil {
+		return fmt.Sprintf("%q has an invalid version constraint %q: %v", r.Name, r.Constraint, err)
+	}
+	if !c.Check(e.Version) {
+		return fmt.Sprintf("%q requires %s %s but %s locks %s", r.Name, src, r.Constraint, lockfile.FileName, e.Version)
+	}
+	return ""
 }

@@ -20,6 +20,17 @@ type Store struct {
 // Open opens (creating if needed) the store in dir. Badger's own logs go
 // to logger at warning level and above; a nil logger discards them.
 func Open(dir string, logger hclog.Logger) (*Store, error) {
+	return openDB(dir, logger, false)
+}
+
+// OpenReadOnly opens an existing store for reading only. It takes a shared
+// lock on the directory, so several readers (e.g. concurrent hub plan runs)
+// can open it at once, and it writes nothing to it.
+func OpenReadOnly(dir string, logger hclog.Logger) (*Store, error) {
+	return openDB(dir, logger, true)
+}
+
+func openDB(dir string, logger hclog.Logger, readOnly bool) (*Store, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
@@ -38,7 +49,8 @@ func Open(dir string, logger hclog.Logger) (*Store, error) {
 		WithIndexCacheSize(8 << 20).
 		WithDetectConflicts(false).
 		WithValueLogFileSize(64 << 20).
-		WithLogger(badgerLogger{logger})
+		WithLogger(badgerLogger{logger}).
+		WithReadOnly(readOnly)
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)

@@ -2,6 +2,9 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -128,4 +131,52 @@ func TestKey_LayoutIsTenantKindID(t *testing.T) {
 			t.Errorf("Key%q accepted", c)
 		}
 	}
+}
+
+func TestOpenReadOnly_ManyReadersAtOnceAndNoWrites(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(DefaultTenant, "applied", "workspace", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := listing(t, dir)
+	var readers []*Store
+	for range 3 {
+		r, err := OpenReadOnly(dir, nil)
+		if err != nil {
+			t.Fatalf("reader: %v", err)
+		}
+		readers = append(readers, r)
+		if v, ok, err := r.Get(DefaultTenant, "applied", "workspace"); err != nil || !ok || string(v) != "v1" {
+			t.Fatalf("read %q %v %v", v, ok, err)
+		}
+	}
+	for _, r := range readers {
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := listing(t, dir); after != before {
+		t.Fatalf("read-only opens changed the directory:\n%s\n->\n%s", before, after)
+	}
+}
+
+func listing(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		fi, _ := e.Info()
+		fmt.Fprintf(&b, "%s %d\n", e.Name(), fi.Size())
+	}
+	return b.String()
 }
