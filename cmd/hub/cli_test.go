@@ -383,7 +383,10 @@ func TestCLI_InitAndValidateRefuseABinaryChangedSinceTheLock(t *testing.T) {
 	if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "hash") && !strings.Contains(strings.ToLower(r.stderr), "checksum") {
 		t.Fatalf("validate after a rebuild: %+v", r)
 	}
-	mustHub(t, plugins, "init", "-dir", dir, "-upgrade")
+	r = mustHub(t, plugins, "init", "-dir", dir, "-upgrade")
+	if !strings.Contains(r.stdout, "rebuilt: new checksum accepted") {
+		t.Fatalf("init -upgrade accepted a rebuilt binary silently: %q", r.stdout)
+	}
 	mustHub(t, plugins, "validate", "-dir", dir)
 }
 

@@ -239,6 +239,8 @@ func runInit(e *env, args []string) error {
 			switch {
 			case c.From == nil:
 				note = "new"
+			case c.Rehashed:
+				note = "rebuilt: new checksum accepted"
 			default:
 				note = "from " + c.From.String()
 			}
@@ -255,16 +257,17 @@ func runInit(e *env, args []string) error {
 }
 
 type changeJSON struct {
-	Name    string `json:"name"`
-	Source  string `json:"source"`
-	Version string `json:"version,omitempty"`
-	From    string `json:"from,omitempty"`
+	Name     string `json:"name"`
+	Source   string `json:"source"`
+	Version  string `json:"version,omitempty"`
+	From     string `json:"from,omitempty"`
+	Rehashed bool   `json:"rehashed,omitempty"`
 }
 
 func changesJSON(lock *lockfile.Lock, changes []lockfile.Change) map[string]any {
-	var cs []changeJSON
+	cs := []changeJSON{}
 	for _, c := range changes {
-		j := changeJSON{Name: c.Name, Source: c.Source}
+		j := changeJSON{Name: c.Name, Source: c.Source, Rehashed: c.Rehashed}
 		if c.To != nil {
 			j.Version = c.To.String()
 		}

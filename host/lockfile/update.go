@@ -31,6 +31,9 @@ type Requirement struct {
 type Change struct {
 	Name, Source string
 	From, To     *version.Version
+	// Rehashed is set when the version stayed but its binary's checksum
+	// changed (accepted by -upgrade: the connector was rebuilt).
+	Rehashed bool
 }
 
 // Update chooses a version for each requirement among installed and
@@ -125,6 +128,7 @@ func Update(old *Lock, reqs []Requirement, installed []registry.Installed, upgra
 				entry.Hashes[p] = h
 			}
 		}
+		rehashed := sameVersion && prev.Hashes[platform] != "" && prev.Hashes[platform] != got
 		entry.Hashes[platform] = got
 		next.Connectors[req.Name] = entry
 
@@ -133,6 +137,10 @@ func Update(old *Lock, reqs []Requirement, installed []registry.Installed, upgra
 			changes = append(changes, Change{Name: req.Name, Source: src, To: inst.Version})
 		case !sameVersion:
 			changes = append(changes, Change{Name: req.Name, Source: src, From: prev.Version, To: inst.Version})
+		case rehashed:
+			// Only -upgrade gets here: a rebuilt binary of the locked
+			// version was accepted, which the operator must see.
+			changes = append(changes, Change{Name: req.Name, Source: src, From: prev.Version, To: inst.Version, Rehashed: true})
 		}
 	}
 	for _, name := range old.names() {

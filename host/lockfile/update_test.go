@@ -313,8 +313,10 @@ func TestUpdate_RefusesBinaryChangedSinceInit(t *testing.T) {
 	if got := upgraded.Connectors["shop"].Hashes[registry.Platform()]; got != "sha256:"+hex.EncodeToString(swapped.SHA256) {
 		t.Errorf("upgrade recorded %s, want the new binary's hash", got)
 	}
-	if len(changes) != 0 {
-		t.Errorf("changes = %q, want none (same version)", changeStrings(changes))
+	// The version stays, but accepting a rebuilt binary is a change the
+	// operator must see.
+	if len(changes) != 1 || !changes[0].Rehashed || changes[0].From.String() != "1.4.0" || changes[0].To.String() != "1.4.0" {
+		t.Errorf("changes = %q, want one rehash of 1.4.0", changeStrings(changes))
 	}
 }
 
