@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hubhq/hub/host/config"
-	"github.com/hubhq/hub/host/lockfile"
 	"github.com/hubhq/hub/host/state"
 	"github.com/hubhq/hub/host/store"
 )
@@ -58,15 +56,10 @@ type planned struct {
 // does, refusing one that is not valid, then compares it with the applied
 // state in the store.
 func makePlan(e *env, p *planFlags) (*planned, error) {
-	ws, diags := p.load(e)
+	ws, lock, schemas, diags := check(e, &p.wsFlags)
 	if ws == nil {
 		printDiags(e, p.asJSON, nil, diags)
 		return nil, errReported{"the workspace cannot be read"}
-	}
-	schemas, sdiags := lockedSchemas(e, &p.wsFlags, ws)
-	diags = append(diags, sdiags...)
-	if !sdiags.HasErrors() {
-		diags = append(diags, config.Validate(ws, schemas)...)
 	}
 	// With -json, warnings travel inside the plan's JSON so stdout stays
 	// one document.
@@ -74,11 +67,6 @@ func makePlan(e *env, p *planFlags) (*planned, error) {
 		if printDiags(e, p.asJSON, filesOf(ws), diags) {
 			return nil, errReported{"the workspace is not valid; nothing was planned or applied (run hub validate for details)"}
 		}
-	}
-	lock, ldiags := lockfile.Load(filepath.Join(p.dir, lockfile.FileName))
-	if ldiags.HasErrors() {
-		printDiags(e, p.asJSON, filesOf(ws), ldiags)
-		return nil, errReported{"the lock file cannot be read; run hub init"}
 	}
 	desired, err := state.Build(ws, lock)
 	if err != nil {

@@ -296,17 +296,10 @@ func runValidate(e *env, args []string) error {
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
-	// Load and Validate find different problems (without and with the
-	// connectors' schemas); both run so every problem shows in one run.
-	ws, diags := w.load(e)
+	ws, _, _, diags := check(e, &w)
 	if ws == nil {
 		printDiags(e, w.asJSON, nil, diags)
 		return errReported{"the workspace cannot be read"}
-	}
-	schemas, sdiags := lockedSchemas(e, &w, ws)
-	diags = append(diags, sdiags...)
-	if !sdiags.HasErrors() {
-		diags = append(diags, config.Validate(ws, schemas)...)
 	}
 	if printDiags(e, w.asJSON, filesOf(ws), diags) {
 		return errReported{"the workspace is not valid"}
@@ -318,14 +311,33 @@ func runValidate(e *env, args []string) error {
 	return nil
 }
 
+// check is what hub validate, plan and apply start with: load the
+// workspace and its lock, launch the locked connectors for their schemas,
+// and validate. Load and Validate find different problems (without and
+// with the schemas); both run so every problem shows in one run. ws is nil
+// only when the workspace cannot be read.
+func check(e *env, w *wsFlags) (*config.Workspace, *lockfile.Lock, map[string]*schema.Schema, hcl.Diagnostics) {
+	ws, diags := w.load(e)
+	if ws == nil {
+		return nil, nil, nil, diags
+	}
+	lock, ldiags := lockfile.Load(filepath.Join(w.dir, lockfile.FileName))
+	diags = append(diags, ldiags...)
+	if ldiags.HasErrors() {
+		return ws, nil, nil, diags
+	}
+	schemas, sdiags := lockedSchemas(e, w, ws, lock)
+	diags = append(diags, sdiags...)
+	if !sdiags.HasErrors() {
+		diags = append(diags, config.Validate(ws, schemas)...)
+	}
+	return ws, lock, schemas, diags
+}
+
 // lockedSchemas launches each locked connector (verified against the
 // lock's checksum) and returns its schema by local name.
-func lockedSchemas(e *env, w *wsFlags, ws *config.Workspace) (map[string]*schema.Schema, hcl.Diagnostics) {
-	lockPath := filepath.Join(w.dir, lockfile.FileName)
-	lock, diags := lockfile.Load(lockPath)
-	if diags.HasErrors() {
-		return nil, diags
-	}
+func lockedSchemas(e *env, w *wsFlags, ws *config.Workspace, lock *lockfile.Lock) (map[string]*schema.Schema, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
 	installed, _, err := registry.Discover(w.pluginDir)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read the plugin directory", Detail: err.Error()})
