@@ -99,6 +99,10 @@ func (l *loader) requirementNames() string {
 func (l *loader) decodeConnectionEnv(a *hcl.Attribute, base *scope) map[string]cty.Value {
 	v, diags := base.eval(a.Expr)
 	l.add(diags)
+	// A sensitive map (a sensitive variable, or built from secret()) is
+	// marked as a whole; cty refuses to iterate a marked value, so iterate
+	// the unmarked map and give every element the map's marks back.
+	v, marks := v.Unmark()
 	if diags.HasErrors() || !v.IsKnown() || v.IsNull() {
 		return nil
 	}
@@ -110,8 +114,14 @@ func (l *loader) decodeConnectionEnv(a *hcl.Attribute, base *scope) map[string]c
 	out := map[string]cty.Value{}
 	for it := v.ElementIterator(); it.Next(); {
 		k, ev := it.Element()
+		ev = ev.WithMarks(marks)
+		k, keyMarks := k.Unmark()
 		name := k.AsString()
 		if !isEnvName(name) {
+			if len(keyMarks) > 0 || len(marks) > 0 {
+				l.errorf(a.Expr.Range().Ptr(), "Invalid env", "A sensitive key is not an environment variable name (the name is sensitive and not shown).")
+				continue
+			}
 			l.errorf(a.Expr.Range().Ptr(), "Invalid env", "%q is not an environment variable name.", name)
 			continue
 		}

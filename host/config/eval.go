@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -324,9 +325,51 @@ func (s *scope) eval(expr hcl.Expression) (cty.Value, hcl.Diagnostics) {
 	if diags := s.checkRefs(expr); diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
-	v, diags := expr.Value(s.evalContext())
+	ctx := s.evalContext()
+	v, diags := expr.Value(ctx)
 	if diags.HasErrors() {
+		if s.readsSensitive(expr, ctx) {
+			diags = redactDetails(diags)
+		}
 		return cty.DynamicVal, diags
 	}
 	return v, diags
+}
+
+// readsSensitive reports whether expr calls secret() or refers to a value
+// that is sensitive. Function errors quote their arguments ("cannot
+// convert \"hunter2\" to number"), and an argument may be a secret.
+func (s *scope) readsSensitive(expr hcl.Expression, ctx *hcl.EvalContext) bool {
+	for _, tr := range expr.Variables() {
+		if v, diags := tr.TraverseAbs(ctx); !diags.HasErrors() && v.HasMarkDeep(Sensitive) {
+			return true
+		}
+	}
+	if e, ok := expr.(hclsyntax.Expression); ok {
+		found := false
+		_ = hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+			if call, ok := n.(*hclsyntax.FunctionCallExpr); ok && call.Name == "secret" {
+				found = true
+			}
+			return nil
+		})
+		return found
+	}
+	return false
+}
+
+// redactDetails replaces the detail of every error in diags, and drops the
+// expression and context a diagnostic writer would print values from.
+func redactDetails(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		if c.Severity == hcl.DiagError {
+			c.Detail = "The expression could not be evaluated (the value is sensitive and not shown)."
+			c.Expression = nil
+			c.EvalContext = nil
+		}
+		out[i] = &c
+	}
+	return out
 }

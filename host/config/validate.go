@@ -278,7 +278,7 @@ func (v *validator) check(f *schema.Field, expr hcl.Expression, sc *scope, path 
 	if diags.HasErrors() {
 		return // Load reported evaluation errors.
 	}
-	v.checkValue(f, val, expr.Range(), path)
+	v.checkValue(f, val, expr.Range(), path, false)
 }
 
 // forScope is a scope extended with a for expression's iteration
@@ -319,7 +319,7 @@ func (v *validator) checkForValue(f *schema.Field, expr hcl.Expression, fs *forS
 	if diags.HasErrors() {
 		return
 	}
-	v.checkValue(f, val, expr.Range(), path)
+	v.checkValue(f, val, expr.Range(), path, false)
 }
 
 func (v *validator) checkObject(f *schema.Field, obj *hclsyntax.ObjectConsExpr, sc *scope, path string) {
@@ -382,22 +382,27 @@ func joinPath(path, name string) string {
 
 // checkValue checks an evaluated value. A wholly known value is checked
 // like a connector would check it (types, enums, formats); otherwise only
-// the parts whose type is already known.
-func (v *validator) checkValue(f *schema.Field, val cty.Value, rng hcl.Range, path string) {
+// the parts whose type is already known. sensitive says an enclosing value
+// was marked sensitive: marks sit on the value that was marked, not on its
+// elements, so the recursion carries it down and no message quotes a
+// sensitive part.
+func (v *validator) checkValue(f *schema.Field, val cty.Value, rng hcl.Range, path string, sensitive bool) {
 	if f == nil || f.Type == schema.Any {
 		return
 	}
-	val, marks := val.UnmarkDeep()
+	val, marks := val.Unmark()
+	sensitive = sensitive || len(marks) > 0
 	ty := val.Type()
 	if ty == cty.DynamicPseudoType || val.IsNull() {
 		return // unknown until run time, or "not given"
 	}
 	if val.IsWhollyKnown() {
-		raw, err := ctyjson.Marshal(val, ty)
+		plain, deep := val.UnmarkDeep()
+		raw, err := ctyjson.Marshal(plain, ty)
 		if err != nil {
 			return
 		}
-		if len(marks) > 0 {
+		if sensitive || len(deep) > 0 {
 			// A sensitive value must not be quoted in a diagnostic.
 			f = secretCopy(f)
 		}
@@ -426,7 +431,7 @@ func (v *validator) checkValue(f *schema.Field, val cty.Value, rng hcl.Range, pa
 			name := k.AsString()
 			present[name] = true
 			if p, ok := v.field(f, name, rng, path); ok {
-				v.checkValue(p, ev, rng, joinPath(path, name))
+				v.checkValue(p, ev, rng, joinPath(path, name), sensitive)
 			}
 		}
 		v.requireAll(f, present, rng, path)
@@ -434,7 +439,7 @@ func (v *validator) checkValue(f *schema.Field, val cty.Value, rng hcl.Range, pa
 		i := 0
 		for it := val.ElementIterator(); it.Next(); i++ {
 			_, ev := it.Element()
-			v.checkValue(f.Items, ev, rng, fmt.Sprintf("%s[%d]", path, i))
+			v.checkValue(f.Items, ev, rng, fmt.Sprintf("%s[%d]", path, i), sensitive)
 		}
 	}
 }
