@@ -296,11 +296,34 @@ func jsonEqual(t *testing.T, a, b any) bool {
 
 func TestPlan_NoChangesWhenOnlyFormattingAndCommentsDiffer(t *testing.T) {
 	a := build(t, base, baseVars, baseLock)
-	b := build(t, strings.ReplaceAll(base, "  ", "    ")+"# a trailing comment\n", baseVars, baseLock)
-	if p := Diff(applied(t, a), b); p.HasChanges() {
-		var out bytes.Buffer
-		_ = p.Render(&out)
-		t.Fatalf("reformatting produced a plan:\n%s", out.String())
+	// A comment and line breaks inside a nested object of a leaf (the for
+	// expression is compared as source text): a # or // comment holds its
+	// line break, which must still separate the object's items.
+	nested := strings.Replace(base, `lines = [for l in event.line_items : { sku = l.sku, qty = l.quantity }]`,
+		"lines = [for l in event.line_items : {\n        sku = l.sku # the SKU\n        // the quantity\n        qty = l.quantity\n      }]", 1)
+	if nested == base {
+		t.Fatal("the test's replacement did not apply")
+	}
+	for name, src := range map[string]string{
+		"reindented":      strings.ReplaceAll(base, "  ", "    ") + "# a trailing comment\n",
+		"nested_comments": nested,
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := build(t, src, baseVars, baseLock)
+			if p := Diff(applied(t, a), b); p.HasChanges() {
+				var out bytes.Buffer
+				_ = p.Render(&out)
+				t.Fatalf("reformatting produced a plan:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestCanonicalText_CommentsInNestedObjectsKeepItemsSeparate(t *testing.T) {
+	got := canonicalText([]byte("[for l in xs : {\n  a = l.a # note\n  b = l.b // note\n  c = 1\n}]"))
+	want := canonicalText([]byte("[for l in xs : { a = l.a, b = l.b, c = 1 }]"))
+	if got != want {
+		t.Fatalf("canonical text with comments = %q, want %q", got, want)
 	}
 }
 

@@ -145,7 +145,13 @@ func canonicalText(src []byte) string {
 	}
 	if joined == nil {
 		for i, t := range toks {
-			switch t.Type {
+			typ := t.Type
+			if typ == hclsyntax.TokenComment && bytes.HasSuffix(t.Bytes, []byte("\n")) {
+				// A # or // comment token holds the line break that ends
+				// it; that break still separates object items.
+				typ = hclsyntax.TokenNewline
+			}
+			switch typ {
 			case hclsyntax.TokenComment, hclsyntax.TokenEOF:
 				continue
 			case hclsyntax.TokenNewline:
