@@ -108,7 +108,11 @@ func Build(ws *config.Workspace, lock *lockfile.Lock) (*State, error) {
 				if sc.Auth.Attributes == nil {
 					sc.Auth.Attributes = map[string]*Value{}
 				}
-				sc.Auth.Attributes[name] = b.attr(a)
+				v := b.attr(a)
+				if credentialAttrs[name] {
+					v = redactAll(v)
+				}
+				sc.Auth.Attributes[name] = v
 			}
 		}
 		sc.Properties = b.attr(c.Properties)

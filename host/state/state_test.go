@@ -383,3 +383,58 @@ func TestBuild_RefusesAConnectorMissingFromTheLock(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestPlanAndStore_LiteralCredentialsAreRedacted(t *testing.T) {
+	src := strings.NewReplacer(
+		`key = var.wh_key`, `key = "literal-api-key"`,
+		`client_secret = secret("shopify")`, `client_secret = "literal-client-secret"`,
+	).Replace(base) + `
+connection "wms" {
+  connector = "warehouse"
+  auth "session" {
+    credentials = { email = "ops@example.com", password = "literal-password" }
+  }
+}
+
+connection "legacy" {
+  connector = "warehouse"
+  auth "basic" {
+    username = "ops"
+    password = "literal-basic-password"
+  }
+}
+
+connection "bearer" {
+  connector = "warehouse"
+  auth "bearer" {
+    token = "literal-token"
+  }
+}
+`
+	s := build(t, src, baseVars, baseLock)
+	st := memStore{}
+	if err := s.Save(st, "default"); err != nil {
+		t.Fatal(err)
+	}
+	p := Diff(nil, s)
+	var text bytes.Buffer
+	if err := p.Render(&text); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, out := range map[string][]byte{"plan text": text.Bytes(), "plan JSON": plan, "stored state": st["default/applied/workspace"]} {
+		for _, lit := range []string{"literal-api-key", "literal-client-secret", "literal-password", "literal-basic-password", "literal-token", "ops@example.com"} {
+			if bytes.Contains(out, []byte(lit)) {
+				t.Errorf("the %s shows %q:\n%s", what, lit, out)
+			}
+		}
+	}
+	// A rotated literal is still a change.
+	rotated := build(t, strings.Replace(src, "literal-token", "literal-token-2", 1), baseVars, baseLock)
+	if p := Diff(applied(t, s), rotated); !p.HasChanges() {
+		t.Error("changing a literal token planned no change")
+	}
+}

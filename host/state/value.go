@@ -88,6 +88,35 @@ func (b *builder) leaf(expr hcl.Expression, v cty.Value) *Value {
 	return out
 }
 
+// credentialAttrs are the auth attributes that carry credentials. They are
+// redacted whatever their source: a literal key is as secret as one read
+// through secret(), it is only stored less safely.
+var credentialAttrs = map[string]bool{
+	"password":      true,
+	"key":           true,
+	"token":         true,
+	"client_secret": true,
+	"credentials":   true, // a session's fields, every one of them
+}
+
+// redactAll returns v with every leaf redacted. A leaf's hash covers its
+// source text and its load-time value, so a plan still sees a changed
+// credential, also one read from a variable that is not sensitive.
+func redactAll(v *Value) *Value {
+	switch {
+	case v == nil || v.Sensitive:
+		return v
+	case v.Object != nil:
+		obj := make(map[string]*Value, len(v.Object))
+		for k, fv := range v.Object {
+			obj[k] = redactAll(fv)
+		}
+		return &Value{Object: obj}
+	}
+	sum := sha256.Sum256([]byte(v.Expr + "\x00" + string(v.JSON)))
+	return &Value{Expr: Redacted, Sensitive: true, SHA256: hex.EncodeToString(sum[:])}
+}
+
 // sensitive reports whether an expression must be redacted: its value is
 // marked, it calls secret(), or it reads a sensitive variable. The last
 // two catch expressions whose value is unknown until a run.
