@@ -211,9 +211,27 @@ func (as *attrs) value(path string, v *Value) {
 		*as = append(*as, attr{path, Redacted, "sha256:" + v.SHA256})
 	case v.JSON != nil:
 		*as = append(*as, attr{path, string(v.JSON), v.Expr + "\x00" + string(v.JSON)})
+	case len(v.Inputs) > 0:
+		show := v.Expr + " with " + joinInputs(v.Inputs, func(s string) string {
+			if strings.HasPrefix(s, Redacted) {
+				return Redacted
+			}
+			return s
+		})
+		*as = append(*as, attr{path, show, v.Expr + "\x00" + joinInputs(v.Inputs, func(s string) string { return s })})
 	default:
 		*as = append(*as, attr{path, v.Expr, v.Expr})
 	}
+}
+
+// joinInputs lists a leaf's inputs by name, each value passed through
+// show (which hides a sensitive input's hash from people).
+func joinInputs(in map[string]string, show func(string) string) string {
+	parts := make([]string, 0, len(in))
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		parts = append(parts, k+" = "+show(in[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func connectionAttrs(c *Connection) []attr {

@@ -438,3 +438,28 @@ connection "bearer" {
 		t.Error("changing a literal token planned no change")
 	}
 }
+
+func TestPlan_VariableReadByAnEventMappingIsAChange(t *testing.T) {
+	src := strings.Replace(base, `input      = { sku = event.sku, qty = event.qty }`,
+		`input      = { sku = "${var.shop}-${event.sku}", qty = event.qty }`, 1)
+	before := build(t, src, baseVars, baseLock)
+	after := build(t, src, map[string]string{"wh_key": "hunter2", "shop": "globex"}, baseLock)
+	p := Diff(applied(t, before), after)
+	var out bytes.Buffer
+	if err := p.Render(&out); err != nil {
+		t.Fatal(err)
+	}
+	want := `~ action.update.input.sku: "${var.shop}-${event.sku}" with var.shop = "acme" -> "${var.shop}-${event.sku}" with var.shop = "globex"`
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("the plan does not show the changed input; want a line\n%s\ngot:\n%s", want, out.String())
+	}
+	// A sensitive input changes the plan without being shown.
+	secretSrc := strings.Replace(base, `input      = { sku = event.sku, qty = event.qty }`,
+		`input      = { sku = "${var.wh_key}-${event.sku}", qty = event.qty }`, 1)
+	p = Diff(applied(t, build(t, secretSrc, baseVars, baseLock)), build(t, secretSrc, map[string]string{"wh_key": "swordfish"}, baseLock))
+	out.Reset()
+	_ = p.Render(&out)
+	if !strings.Contains(out.String(), "action.update.input.sku") || strings.Contains(out.String(), "swordfish") || strings.Contains(out.String(), "hunter2") {
+		t.Fatalf("a changed sensitive input must show as a redacted change:\n%s", out.String())
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -31,6 +33,12 @@ type Value struct {
 	Sensitive bool              `json:"sensitive,omitempty"`
 	SHA256    string            `json:"sha256,omitempty"`
 	Object    map[string]*Value `json:"object,omitempty"`
+	// Inputs are, for a leaf whose value is known only during a run, the
+	// values it reads from the workspace by reference text (var.x,
+	// values.y, hub.environment, env("NAME")): JSON, or Redacted and a
+	// hash for a sensitive one. Its source text alone would not change
+	// when a variable does.
+	Inputs map[string]string `json:"inputs,omitempty"`
 }
 
 // value describes expr, whose load-time value is v.
@@ -73,19 +81,90 @@ func element(v cty.Value, key string) cty.Value {
 func (b *builder) leaf(expr hcl.Expression, v cty.Value) *Value {
 	src, _ := b.source(expr.Range())
 	text := canonicalText(src)
+	uv, _ := v.UnmarkDeep()
 	if b.sensitive(expr, v, text) {
-		sum := sha256.Sum256([]byte(text))
-		return &Value{Expr: Redacted, Sensitive: true, SHA256: hex.EncodeToString(sum[:])}
+		h := sha256.New()
+		h.Write([]byte(text))
+		if !uv.IsWhollyKnown() {
+			// The inputs' hashes, so a changed variable is a change.
+			in := b.inputs(expr)
+			for _, k := range slices.Sorted(maps.Keys(in)) {
+				h.Write([]byte("\x00" + k + "=" + in[k]))
+			}
+		}
+		return &Value{Expr: Redacted, Sensitive: true, SHA256: hex.EncodeToString(h.Sum(nil))}
 	}
 	out := &Value{Expr: text}
-	if uv, _ := v.UnmarkDeep(); uv.IsWhollyKnown() {
+	if uv.IsWhollyKnown() {
 		if uv.IsNull() {
 			out.JSON = json.RawMessage("null")
 		} else if j, err := ctyjson.Marshal(uv, uv.Type()); err == nil {
 			out.JSON = j
 		}
+	} else if in := b.inputs(expr); len(in) > 0 {
+		out.Inputs = in
 	}
 	return out
+}
+
+// inputs returns the values expr reads from the workspace rather than
+// from the event or step outputs, by their source text.
+func (b *builder) inputs(expr hcl.Expression) map[string]string {
+	out := map[string]string{}
+	for _, tr := range expr.Variables() {
+		switch tr.RootName() {
+		case "var", "values", "hub":
+		default:
+			continue
+		}
+		src, ok := b.source(tr.SourceRange())
+		if !ok {
+			continue
+		}
+		if v, diags := b.ws.EvalRef(tr); !diags.HasErrors() {
+			out[canonicalText(src)] = inputText(v)
+		}
+	}
+	if n, ok := expr.(hclsyntax.Node); ok {
+		_ = hclsyntax.VisitAll(n, func(n hclsyntax.Node) hcl.Diagnostics {
+			fc, ok := n.(*hclsyntax.FunctionCallExpr)
+			if !ok || fc.Name != "env" || len(fc.Variables()) > 0 {
+				return nil
+			}
+			src, ok := b.source(fc.Range())
+			if !ok {
+				return nil
+			}
+			if v, diags := b.ws.EvalBase(fc); !diags.HasErrors() {
+				out[canonicalText(src)] = inputText(v)
+			}
+			return nil
+		})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// inputText is an input's value as stored and shown: JSON, or Redacted
+// and a hash of the value for a sensitive one.
+func inputText(v cty.Value) string {
+	uv, _ := v.UnmarkDeep()
+	var j []byte
+	if uv.IsWhollyKnown() {
+		if b, err := ctyjson.Marshal(uv, uv.Type()); err == nil {
+			j = b
+		}
+	}
+	if j == nil {
+		j = []byte("(known after apply)")
+	}
+	if config.IsSensitive(v) {
+		sum := sha256.Sum256(j)
+		return Redacted + " sha256:" + hex.EncodeToString(sum[:])
+	}
+	return string(j)
 }
 
 // credentialAttrs are the auth attributes that carry credentials. They are
