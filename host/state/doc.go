@@ -8,11 +8,14 @@
 // text (formatted with hclwrite, comments and line breaks dropped) and,
 // when it is already known at load time, its JSON value. Mappings that
 // read event or action outputs are unknown until a run, so their source
-// text is what is compared.
+// text is compared together with the var, values, hub and env() inputs
+// they read.
 //
 // Secrets never enter a State: an expression whose value is sensitive,
 // that calls secret(), or that reads a sensitive variable is recorded as
-// "(sensitive)" with the SHA-256 of its source text. Plans can then say a
+// "(sensitive)" with the SHA-256 of its source text. Credential auth
+// attributes (password, key, token, client_secret, a session's
+// credentials) are redacted whatever their source, literals included. Plans can then say a
 // secret setting changed without showing it, and the stored state is safe
 // to read.
 //
