@@ -73,6 +73,7 @@ func makePlan(e *env, p *planFlags) (*planned, error) {
 		return nil, err
 	}
 	desired.ResolveModes(schemas)
+	desired.RedactSecretFields(schemas)
 	applied, err := loadApplied(e, p.storeDir())
 	if err != nil {
 		return nil, err
