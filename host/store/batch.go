@@ -70,8 +70,8 @@ func (tx *Tx) Scan(tenant, kind, after string, limit int, fn func(id string, val
 }
 
 // LastID returns the greatest id (in byte order) stored under (tenant,
-// kind); ok is false when there is none. It sees only committed values,
-// not the transaction's own writes.
+// kind); ok is false when there is none. In an Update it sees the
+// transaction's own writes too.
 func (tx *Tx) LastID(tenant, kind string) (id string, ok bool, err error) {
 	prefix, err := kindPrefix(tenant, kind)
 	if err != nil {
