@@ -11,6 +11,10 @@
 // always committed in one transaction, so a delivery is stored whole or
 // not at all.
 //
+// AcceptWith adds other values to that transaction, so a poll trigger's
+// cursor or a stream's resume position is stored together with the
+// events it produced, through the same group commit.
+//
 // Keys, under the event's tenant:
 //
 //	t/<tenant>/event/<seq>          the event; seq is 20 decimal digits

@@ -82,6 +82,17 @@ type Result struct {
 	Seq uint64
 }
 
+// Put is a value written in the same transaction as an AcceptWith call's
+// events: a poll trigger's cursor or a stream's resume position, which
+// must change together with the events it produced so that a restart
+// neither skips nor repeats them.
+type Put struct {
+	// Tenant, Kind and ID name the key as in store.Key. Kind must not be
+	// one of this package's own kinds, "event" and "dedup".
+	Tenant, Kind, ID string
+	Value            []byte
+}
+
 // Options configures an Ingester. Zero fields take their defaults.
 type Options struct {
 	// MaxBatch is how many events the writer combines into one
@@ -121,6 +132,7 @@ type Ingester struct {
 type request struct {
 	ctx     context.Context
 	evs     []Event
+	puts    []Put
 	results []Result
 	err     error
 	done    chan struct{} // closed by the writer once results or err is set
@@ -171,10 +183,21 @@ func newIngester(st *store.Store, opts Options) *Ingester {
 // An invalid event (see Event) fails the whole call before anything is
 // queued. Accept after Close returns ErrClosed.
 func (in *Ingester) Accept(ctx context.Context, evs []Event) ([]Result, error) {
-	if len(evs) == 0 {
+	return in.AcceptWith(ctx, evs, nil)
+}
+
+// AcceptWith is Accept that also writes puts in the same transaction as
+// evs, after them: the events and, say, the position to resume after
+// them are stored together or not at all. puts are written even when
+// every event is a Duplicate, and evs may be empty. When two calls
+// committed in one batch write the same key, the later call's value is
+// kept; calls for one trigger that wait for each other therefore keep
+// the newest position.
+func (in *Ingester) AcceptWith(ctx context.Context, evs []Event, puts []Put) ([]Result, error) {
+	if len(evs) == 0 && len(puts) == 0 {
 		return nil, nil
 	}
-	req, err := newRequest(ctx, evs)
+	req, err := newRequest(ctx, evs, puts)
 	if err != nil {
 		return nil, err
 	}
@@ -201,9 +224,11 @@ func (in *Ingester) Accept(ctx context.Context, evs []Event) ([]Result, error) {
 	}
 }
 
-// newRequest validates evs and copies them, payloads included, so the
-// writer never reads memory the caller may reuse after a cancelled Accept.
-func newRequest(ctx context.Context, evs []Event) (*request, error) {
+// newRequest validates evs and puts and copies them, payloads and values
+// included, so the writer never reads memory the caller may reuse after a
+// cancelled Accept, and no invalid write can fail a batch shared with
+// other callers.
+func newRequest(ctx context.Context, evs []Event, puts []Put) (*request, error) {
 	size := 0
 	for i, ev := range evs {
 		if err := validate(ev); err != nil {
@@ -211,17 +236,33 @@ func newRequest(ctx context.Context, evs []Event) (*request, error) {
 		}
 		size += len(ev.Payload)
 	}
+	for i, p := range puts {
+		if p.Kind == kindEvent || p.Kind == kindDedup {
+			return nil, fmt.Errorf("accept put %d of %d: kind %q belongs to the ingester", i+1, len(puts), p.Kind)
+		}
+		if _, err := store.Key(p.Tenant, p.Kind, p.ID); err != nil {
+			return nil, fmt.Errorf("accept put %d of %d: %w", i+1, len(puts), err)
+		}
+		size += len(p.Value)
+	}
 	now := time.Now()
 	buf := make([]byte, 0, size)
-	req := &request{ctx: ctx, evs: make([]Event, len(evs)), done: make(chan struct{})}
+	keep := func(b []byte) []byte {
+		start := len(buf)
+		buf = append(buf, b...)
+		return buf[start:len(buf):len(buf)]
+	}
+	req := &request{ctx: ctx, evs: make([]Event, len(evs)), puts: make([]Put, len(puts)), done: make(chan struct{})}
 	for i, ev := range evs {
 		if ev.ReceivedAt.IsZero() {
 			ev.ReceivedAt = now
 		}
-		start := len(buf)
-		buf = append(buf, ev.Payload...)
-		ev.Payload = buf[start:len(buf):len(buf)]
+		ev.Payload = keep(ev.Payload)
 		req.evs[i] = ev
+	}
+	for i, p := range puts {
+		p.Value = keep(p.Value)
+		req.puts[i] = p
 	}
 	return req, nil
 }
@@ -385,9 +426,9 @@ func (in *Ingester) commit(batch []*request) error {
 	return err
 }
 
-// write stages every event of batch in one Update: a dedup check and,
-// for a new event, the event under the tenant's next seq and its dedup
-// record with the TTL.
+// write stages every call of batch in one Update: for each event a dedup
+// check and, for a new event, the event under the tenant's next seq and
+// its dedup record with the TTL; then the call's puts.
 func (in *Ingester) write(batch []*request) error {
 	return in.st.Update(func(tx *store.Tx) error {
 		for _, r := range batch {
@@ -398,6 +439,11 @@ func (in *Ingester) write(batch []*request) error {
 					return fmt.Errorf("store event %s/%s of tenant %s: %w", ev.Trigger, ev.ID, ev.Tenant, err)
 				}
 				r.results[i] = res
+			}
+			for _, p := range r.puts {
+				if err := tx.Put(p.Tenant, p.Kind, p.ID, p.Value); err != nil {
+					return fmt.Errorf("store %s/%s of tenant %s with events: %w", p.Kind, p.ID, p.Tenant, err)
+				}
 			}
 		}
 		return nil

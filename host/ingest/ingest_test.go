@@ -213,7 +213,8 @@ func TestAccept_FailedCommitReturnsErrorAndStoresNothing(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			res, err := in.Accept(context.Background(), []ingest.Event{event(fmt.Sprint("x", i)), event(fmt.Sprint("y", i))})
+			res, err := in.AcceptWith(context.Background(), []ingest.Event{event(fmt.Sprint("x", i)), event(fmt.Sprint("y", i))},
+				[]ingest.Put{{Tenant: tenant, Kind: "cursor", ID: fmt.Sprint("c", i), Value: []byte("pos")}})
 			if err == nil {
 				t.Errorf("accept on a closed store returned %v", res)
 			}
@@ -230,6 +231,11 @@ func TestAccept_FailedCommitReturnsErrorAndStoresNothing(t *testing.T) {
 	stored := readAll(t, in, tenant)
 	if len(stored) != 1 || stored[0].ID != "before" {
 		t.Fatalf("stored after failed commits: %v", stored)
+	}
+	for i := range 8 {
+		if _, ok, err := st.Get(tenant, "cursor", fmt.Sprint("c", i)); ok || err != nil {
+			t.Fatalf("put of a failed commit: stored %v, %v", ok, err)
+		}
 	}
 }
 
@@ -359,5 +365,56 @@ func TestAccept_EndedContextReturnsErrorWithoutStoring(t *testing.T) {
 	}
 	if n := len(readAll(t, in, tenant)); n != 0 {
 		t.Fatalf("%d events stored", n)
+	}
+}
+
+func TestAcceptWith_PutsAreCommittedWithTheEvents(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	in := ingest.New(st, ingest.Options{})
+	defer in.Close()
+	cursor := func(pos string) []ingest.Put {
+		return []ingest.Put{{Tenant: tenant, Kind: "cursor", ID: "orders/created", Value: []byte(pos)}}
+	}
+	position := func() string {
+		v, _, err := st.Get(tenant, "cursor", "orders/created")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(v)
+	}
+	res, err := in.AcceptWith(context.Background(), []ingest.Event{event("a"), event("b")}, cursor("2"))
+	if err != nil || len(res) != 2 || res[1].Status != ingest.Accepted {
+		t.Fatalf("accept with a cursor: %v, %v", res, err)
+	}
+	if got := position(); got != "2" {
+		t.Fatalf("cursor %q after the first call", got)
+	}
+	// A redelivery of known events still moves the position on.
+	if res, err := in.AcceptWith(context.Background(), []ingest.Event{event("b")}, cursor("3")); err != nil || res[0].Status != ingest.Duplicate {
+		t.Fatalf("redelivery with a cursor: %v, %v", res, err)
+	}
+	if got := position(); got != "3" {
+		t.Fatalf("cursor %q after a redelivery", got)
+	}
+	// No new events, only a position.
+	if _, err := in.AcceptWith(context.Background(), nil, cursor("4")); err != nil {
+		t.Fatal(err)
+	}
+	if got := position(); got != "4" {
+		t.Fatalf("cursor %q after a call without events", got)
+	}
+	for _, bad := range []ingest.Put{
+		{Tenant: tenant, Kind: "event", ID: "1", Value: []byte("x")},
+		{Tenant: tenant, Kind: "dedup", ID: "orders/created/c", Value: []byte("x")},
+		{Tenant: "", Kind: "cursor", ID: "x", Value: []byte("x")},
+		{Tenant: tenant, Kind: "cursor", ID: "", Value: []byte("x")},
+	} {
+		if _, err := in.AcceptWith(context.Background(), []ingest.Event{event("c")}, []ingest.Put{bad}); err == nil {
+			t.Errorf("put %+v accepted", bad)
+		}
+	}
+	if n := len(readAll(t, in, tenant)); n != 2 {
+		t.Fatalf("%d events stored, want 2 (the rejected calls store nothing)", n)
 	}
 }
