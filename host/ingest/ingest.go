@@ -178,7 +178,13 @@ func newIngester(st *store.Store, opts Options) *Ingester {
 // may not be stored (the writer may already be committing them); the
 // caller must not acknowledge them, and a retried delivery is then either
 // stored or reported as a Duplicate. When the commit fails, Accept
-// returns the error and none of evs is stored.
+// returns the error and none of evs is stored; only a sync that fails
+// after Badger wrote the transaction can leave it on disk, to reappear
+// after a restart, and a retried delivery is then a Duplicate.
+//
+// Accept blocks its caller until the commit, so the queue holds at most
+// one call per concurrent caller: bound the callers (e.g. the HTTP
+// server's concurrent requests) to bound memory.
 //
 // An invalid event (see Event) fails the whole call before anything is
 // queued. Accept after Close returns ErrClosed.
