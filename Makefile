@@ -84,9 +84,9 @@ proto-check: proto
 $(BUF):
 	mkdir -p .tools && npm install --silent --prefix .tools @bufbuild/buf@$(BUF_VERSION)
 
-## bench: host->plugin call benchmarks beside a bare go-plugin gRPC echo
+## bench: host->plugin call benchmarks beside a bare go-plugin gRPC echo; durable ingest with group commit
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/supervisor/ | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/supervisor/ ./host/ingest/ | tee bench.out
 
 clean:
 	rm -rf $(BIN) .hub bench.out
