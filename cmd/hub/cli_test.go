@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,22 +57,10 @@ type result struct {
 	code           int
 }
 
-// hub runs the hub binary with a private plugin directory.
+// hub runs the hub binary with a private plugin directory and no input.
 func hub(t *testing.T, pluginDir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(hubBin, args...)
-	cmd.Env = append(os.Environ(), "HUB_PLUGIN_DIR="+pluginDir)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run hub %v: %v", args, err)
-	}
-	return result{out.String(), errb.String(), code}
+	return hubIn(t, pluginDir, "", args...)
 }
 
 // oneLine fails unless stderr is exactly one line: bad input gets one

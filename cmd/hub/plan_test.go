@@ -11,7 +11,8 @@ import (
 	"testing"
 )
 
-// hubIn runs the hub binary like hub does, with stdin as its input.
+// hubIn runs the hub binary with a private plugin directory and stdin as
+// its input.
 func hubIn(t *testing.T, pluginDir, stdin string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(hubBin, args...)
