@@ -39,6 +39,17 @@ func transportError(ctx context.Context, call string, err error) error {
 	}
 	st, _ := status.FromError(err)
 	switch st.Code() {
+	case codes.DeadlineExceeded, codes.Canceled:
+		// gRPC can report the deadline (the peer's RST_STREAM) a moment
+		// before the caller's context marks itself done: classify it the
+		// same way so errors.Is finds the context's error either way.
+		cause := context.DeadlineExceeded
+		if st.Code() == codes.Canceled {
+			cause = context.Canceled
+		}
+		e := fault.Retryablef("%s: %v", call, cause)
+		e.Cause = cause
+		return e
 	case codes.Unimplemented:
 		return fault.Permanentf("%s: the connector does not implement this call (built against an older protocol?)", call)
 	case codes.ResourceExhausted:
