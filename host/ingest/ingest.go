@@ -91,6 +91,10 @@ type Put struct {
 	// one of this package's own kinds, "event" and "dedup".
 	Tenant, Kind, ID string
 	Value            []byte
+	// Delete removes the key instead of setting it; Value is ignored.
+	// The engine moves a job from one key to another this way, in the
+	// same transaction as the run it advances.
+	Delete bool
 }
 
 // Options configures an Ingester. Zero fields take their defaults.
@@ -365,14 +369,15 @@ func (in *Ingester) run() {
 }
 
 // take removes the next batch from the queue: whole requests, in arrival
-// order, up to maxBatch events (or one request when it alone has more).
+// order, up to maxBatch writes (events and puts; or one request when it
+// alone has more).
 // closing reports whether Close was called.
 func (in *Ingester) take() (batch []*request, closing bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	n, events := 0, 0
 	for n < len(in.queue) {
-		k := len(in.queue[n].evs)
+		k := len(in.queue[n].evs) + len(in.queue[n].puts)
 		if n > 0 && events+k > in.maxBatch {
 			break
 		}
@@ -447,6 +452,12 @@ func (in *Ingester) write(batch []*request) error {
 				r.results[i] = res
 			}
 			for _, p := range r.puts {
+				if p.Delete {
+					if err := tx.Delete(p.Tenant, p.Kind, p.ID); err != nil {
+						return fmt.Errorf("delete %s/%s of tenant %s with events: %w", p.Kind, p.ID, p.Tenant, err)
+					}
+					continue
+				}
 				if err := tx.Put(p.Tenant, p.Kind, p.ID, p.Value); err != nil {
 					return fmt.Errorf("store %s/%s of tenant %s with events: %w", p.Kind, p.ID, p.Tenant, err)
 				}

@@ -404,6 +404,17 @@ func TestAcceptWith_PutsAreCommittedWithTheEvents(t *testing.T) {
 	if got := position(); got != "4" {
 		t.Fatalf("cursor %q after a call without events", got)
 	}
+	// A delete and a put in one call: a job moving from one key to another.
+	move := []ingest.Put{{Tenant: tenant, Kind: "cursor", ID: "orders/created", Delete: true}, {Tenant: tenant, Kind: "cursor", ID: "orders/moved", Value: []byte("5")}}
+	if _, err := in.AcceptWith(context.Background(), nil, move); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.Get(tenant, "cursor", "orders/created"); ok {
+		t.Fatal("deleted key still there")
+	}
+	if v, _, _ := st.Get(tenant, "cursor", "orders/moved"); string(v) != "5" {
+		t.Fatalf("moved key holds %q", v)
+	}
 	for _, bad := range []ingest.Put{
 		{Tenant: tenant, Kind: "event", ID: "1", Value: []byte("x")},
 		{Tenant: tenant, Kind: "dedup", ID: "orders/created/c", Value: []byte("x")},

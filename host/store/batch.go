@@ -106,3 +106,43 @@ func kindPrefix(tenant, kind string) ([]byte, error) {
 	}
 	return k[:len(k)-1], nil
 }
+
+// ScanReverse is Scan in descending byte order of id, starting with the
+// first id less than before ("" for the greatest id of all): newest first
+// when ids grow with time.
+func (tx *Tx) ScanReverse(tenant, kind, before string, limit int, fn func(id string, value []byte) error) error {
+	prefix, err := kindPrefix(tenant, kind)
+	if err != nil {
+		return err
+	}
+	it := tx.txn.NewIterator(badger.IteratorOptions{Reverse: true, PrefetchValues: true, PrefetchSize: 64, Prefix: prefix})
+	defer it.Close()
+	// In reverse, Seek lands on the greatest key <= its argument.
+	var seek []byte
+	if before != "" {
+		seek = append(append([]byte(nil), prefix...), before...)
+	} else {
+		seek = append([]byte(nil), prefix...)
+		seek[len(seek)-1]++
+	}
+	n := 0
+	for it.Seek(seek); it.Valid(); it.Next() {
+		item := it.Item()
+		id := string(item.Key()[len(prefix):])
+		if id == "" || (before != "" && id >= before) {
+			continue
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", item.Key(), err)
+		}
+		if err := fn(id, v); err != nil {
+			return err
+		}
+		n++
+		if limit > 0 && n >= limit {
+			return nil
+		}
+	}
+	return nil
+}

@@ -116,3 +116,44 @@ func TestIsTooBig_RecognisesOversizedTransaction(t *testing.T) {
 		t.Fatalf("want a too-big error, got %v", err)
 	}
 }
+
+func TestScanReverse_NewestFirstWithPaging(t *testing.T) {
+	st, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, id := range []string{"01", "02", "03", "04"} {
+		if err := st.Put("a", "run", id, []byte(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Neighbouring kinds and tenants must not leak into the scan.
+	if err := st.Put("a", "runz", "99", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put("a", "ruo", "00", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	scan := func(before string, limit int) []string {
+		var ids []string
+		if err := st.View(func(tx *Tx) error {
+			return tx.ScanReverse("a", "run", before, limit, func(id string, _ []byte) error {
+				ids = append(ids, id)
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if got := fmt.Sprint(scan("", 0)); got != "[04 03 02 01]" {
+		t.Fatalf("all: %s", got)
+	}
+	if got := fmt.Sprint(scan("", 2)); got != "[04 03]" {
+		t.Fatalf("first page: %s", got)
+	}
+	if got := fmt.Sprint(scan("03", 2)); got != "[02 01]" {
+		t.Fatalf("second page: %s", got)
+	}
+}

@@ -1,0 +1,68 @@
+package runs
+
+import "time"
+
+// HostStatus is what "hub status" shows: the host, its connections and
+// triggers, and the queue.
+type HostStatus struct {
+	Version     string              `json:"version"`
+	StartedAt   time.Time           `json:"started_at"`
+	Ready       bool                `json:"ready"`
+	Connections []*ConnectionStatus `json:"connections"`
+	Triggers    []*TriggerStatus    `json:"triggers"`
+	Queue       QueueStatus         `json:"queue"`
+}
+
+// ConnectionStatus is one connection's health.
+type ConnectionStatus struct {
+	Name      string `json:"name"`
+	Connector string `json:"connector"` // "<source>@<version>"
+	// Breaker is "closed", "open" or "half_open".
+	Breaker     string     `json:"breaker"`
+	InFlight    int        `json:"in_flight"`
+	Queued      int        `json:"queued"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+}
+
+// TriggerStatus is one workflow trigger's health. A trigger that stops
+// receiving or polling shows here: its last success, how far behind it
+// is, and the error it keeps failing with.
+type TriggerStatus struct {
+	Workflow   string `json:"workflow"`
+	Connection string `json:"connection"`
+	Trigger    string `json:"trigger"`
+	Mode       string `json:"mode"` // "webhook", "poll" or "stream"
+	// URL is the webhook address, for webhook triggers.
+	URL         string     `json:"url,omitempty"`
+	Events      uint64     `json:"events"`
+	LastEventAt *time.Time `json:"last_event_at,omitempty"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// FailingSince is when the current run of failures began.
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	// LagSeconds is how long since the last success (poll: since the
+	// last successful poll).
+	LagSeconds float64 `json:"lag_seconds"`
+}
+
+// QueueStatus counts the jobs and dead letters.
+type QueueStatus struct {
+	Due         int `json:"due"`
+	Scheduled   int `json:"scheduled"`
+	DeadLetters int `json:"dead_letters"`
+}
+
+// Webhook is a webhook trigger's address and signing secret, for an
+// operator to register with a third party that has no subscribe API.
+type Webhook struct {
+	Workflow   string `json:"workflow"`
+	Connection string `json:"connection"`
+	Trigger    string `json:"trigger"`
+	URL        string `json:"url"`
+	// Path is URL's path, to append to the host's public address.
+	Path   string `json:"path"`
+	Secret string `json:"secret"`
+}
