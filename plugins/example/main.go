@@ -6,13 +6,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +52,7 @@ func connector() *sdk.Connector {
 				Default: sdk.JSON("hello"), Example: sdk.JSON("hi")},
 		},
 		Check:    checkConnection,
-		Actions:  []sdk.Action{echoAction(), sumAction(), failAction()},
+		Actions:  []sdk.Action{echoAction(), sumAction(), failAction(), deliverAction()},
 		Triggers: []sdk.Trigger{tickTrigger(), incomingTrigger(), ticksTrigger()},
 	}
 }
@@ -160,6 +164,80 @@ func failAction() sdk.Action {
 		}
 		return struct{}{}, e
 	})
+}
+
+// ---- deliver
+
+type deliverInput struct {
+	URL  string          `json:"url"`
+	Body json.RawMessage `json:"body"`
+	// Headers is decoded loosely because the schema cannot say "map of
+	// strings"; the handler reports a non-string value at its path.
+	Headers map[string]any `json:"headers"`
+}
+
+type deliverOutput struct {
+	Status int `json:"status"`
+}
+
+// Header names deliver sets on every request; the receiver deduplicates by
+// the first and can tell retries apart by the second.
+const (
+	IdempotencyKeyHeader = "Idempotency-Key"
+	AttemptHeader        = "X-Hub-Attempt"
+)
+
+func deliverAction() sdk.Action {
+	return sdk.NewAction(schema.Action{
+		Name: "deliver", DisplayName: "Deliver",
+		// Idempotent because every attempt of a step carries the same
+		// Idempotency-Key, which the receiver is expected to honour.
+		Kind: schema.KindCreate, Idempotent: true,
+		Description: "POSTs the body as JSON to the URL with " + IdempotencyKeyHeader + " (the step's idempotency key) and " + AttemptHeader + " headers; a 429 or 5xx answer is retried, another 4xx is not.",
+		Input: sdk.Object(
+			schema.Field{Name: "url", Type: schema.String, Required: true, Format: "uri", Description: "Where to POST."},
+			schema.Field{Name: "body", Type: schema.Any, Required: true, Description: "Any JSON value, sent as the request body."},
+			schema.Field{Name: "headers", Type: schema.Object, AdditionalProperties: true,
+				Description: "Extra request headers, name to string value; they cannot replace the idempotency and attempt headers."},
+		),
+		Output: sdk.Object(
+			schema.Field{Name: "status", Type: schema.Integer, Description: "The receiver's HTTP status (2xx or 3xx)."},
+		),
+		ExampleInput:  sdk.JSON(map[string]any{"url": "https://receiver.example/orders", "body": map[string]any{"id": "evt-1"}}),
+		ExampleOutput: sdk.JSON(map[string]any{"status": 202}),
+	}, deliver)
+}
+
+func deliver(ctx context.Context, c *sdk.Conn, in deliverInput, call sdk.ActionCall) (deliverOutput, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.URL, bytes.NewReader(in.Body))
+	if err == nil && req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		// Retrying an unsupported scheme can never succeed.
+		err = fmt.Errorf("scheme %q is not http or https", req.URL.Scheme)
+	}
+	if err != nil {
+		return deliverOutput{}, sdk.Invalid("url is not usable", sdk.Violation{Path: "url", Message: err.Error()})
+	}
+	for _, k := range slices.Sorted(maps.Keys(in.Headers)) {
+		v, ok := in.Headers[k].(string)
+		if !ok {
+			return deliverOutput{}, sdk.Invalid("header values are strings", sdk.Violation{Path: "headers." + k, Message: "expected string"})
+		}
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(IdempotencyKeyHeader, call.IdempotencyKey)
+	req.Header.Set(AttemptHeader, strconv.Itoa(call.Attempt))
+	// Do classifies the answer (sdk.CheckResponse): 429 with Retry-After is
+	// rate_limited, 5xx and network failures retryable, 400 and 422 invalid
+	// input, other 4xx permanent.
+	resp, err := c.HTTP().Do(req)
+	if err != nil {
+		return deliverOutput{}, err
+	}
+	// Drain so the connection is reused for the next delivery.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return deliverOutput{Status: resp.StatusCode}, nil
 }
 
 // ---- tick (poll)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -310,5 +311,114 @@ func TestMigrateCursor_KeepsCursorsUnchanged(t *testing.T) {
 	got, err := sdktest.New(t, connector()).MigrateCursor("tick", "0.9.0", []byte("12"))
 	if err != nil || string(got) != "12" {
 		t.Fatalf("migrate = %s, %v", got, err)
+	}
+}
+
+// receiver is a fake third party for deliver: it records each request and
+// answers with the status the test sets.
+type receiver struct {
+	srv      *httptest.Server
+	status   int
+	header   http.Header
+	body     string
+	requests int
+}
+
+func newReceiver(t *testing.T, status int, retryAfter string) *receiver {
+	r := &receiver{status: status}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.requests++
+		r.header, r.body = req.Header.Clone(), string(b)
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		w.WriteHeader(r.status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func TestDeliver_PostsBodyWithIdempotencyKeyAttemptAndHeaders(t *testing.T) {
+	r := newReceiver(t, http.StatusAccepted, "")
+	h := sdktest.New(t, connector())
+	input := `{"url":"` + r.srv.URL + `/in","body":{"id":"evt-1","n":[1,2]},"headers":{"X-Tenant":"acme","Idempotency-Key":"forged"}}`
+	out, err := h.ExecuteCall(wire.ActionRequest{Action: "deliver", Conn: sdktest.Connection(nil),
+		Input: json.RawMessage(input), IdempotencyKey: "run-3/step-deliver", Attempt: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"status":202}` {
+		t.Fatalf("output %s", out)
+	}
+	if r.body != `{"id":"evt-1","n":[1,2]}` {
+		t.Fatalf("body %s", r.body)
+	}
+	for name, want := range map[string]string{
+		IdempotencyKeyHeader: "run-3/step-deliver", AttemptHeader: "2",
+		"X-Tenant": "acme", "Content-Type": "application/json",
+	} {
+		if got := r.header.Get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestDeliver_ReceiverAnswersAreClassified(t *testing.T) {
+	for _, tc := range []struct {
+		status     int
+		retryAfter string
+		want       fault.Kind
+	}{
+		{http.StatusServiceUnavailable, "", fault.Retryable},
+		{http.StatusInternalServerError, "", fault.Retryable},
+		{http.StatusTooManyRequests, "3", fault.RateLimited},
+		{http.StatusBadRequest, "", fault.InvalidInput},
+		{http.StatusNotFound, "", fault.Permanent},
+	} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			r := newReceiver(t, tc.status, tc.retryAfter)
+			_, err := sdktest.New(t, connector()).Execute("deliver", sdktest.Connection(nil),
+				map[string]any{"url": r.srv.URL, "body": "x"})
+			e := fault.As(err)
+			if e == nil || e.Kind != tc.want {
+				t.Fatalf("err = %v, want %s", err, tc.want)
+			}
+			if tc.want == fault.RateLimited && e.RetryAfter != 3*time.Second {
+				t.Fatalf("retry after = %s, want 3s", e.RetryAfter)
+			}
+		})
+	}
+}
+
+func TestDeliver_UnreachableReceiverIsRetryable(t *testing.T) {
+	r := newReceiver(t, http.StatusOK, "")
+	url := r.srv.URL
+	r.srv.Close()
+	_, err := sdktest.New(t, connector()).Execute("deliver", sdktest.Connection(nil), map[string]any{"url": url, "body": 1})
+	if fault.KindOf(err) != fault.Retryable {
+		t.Fatalf("err = %v, want retryable", err)
+	}
+}
+
+func TestDeliver_InputIsCheckedBeforeSending(t *testing.T) {
+	h := sdktest.New(t, connector())
+	for name, tc := range map[string]struct {
+		input map[string]any
+		path  string
+	}{
+		"missing url":        {map[string]any{"body": 1}, "url"},
+		"missing body":       {map[string]any{"url": "http://127.0.0.1:1/"}, "body"},
+		"relative url":       {map[string]any{"url": "/in", "body": 1}, "url"},
+		"unsupported scheme": {map[string]any{"url": "ftp://127.0.0.1/in", "body": 1}, "url"},
+		"non-string header":  {map[string]any{"url": "http://127.0.0.1:1/", "body": 1, "headers": map[string]any{"X-N": 1}}, "headers.X-N"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := h.Execute("deliver", sdktest.Connection(nil), tc.input)
+			e := fault.As(err)
+			if e == nil || e.Kind != fault.InvalidInput || len(e.Violations) == 0 || e.Violations[0].Path != tc.path {
+				t.Fatalf("err = %v, want invalid input at %s", err, tc.path)
+			}
+		})
 	}
 }
