@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 
@@ -17,8 +19,27 @@ var connectionSchema = &hcl.BodySchema{
 		{Name: "properties"},
 		{Name: "env"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "auth", LabelNames: []string{"type"}}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "auth", LabelNames: []string{"type"}},
+		{Type: "limits"},
+	},
 }
+
+var limitsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "concurrency"},
+		{Name: "rate"},
+		{Name: "burst"},
+	},
+}
+
+// Bounds of the limits block's attributes. They exist to catch typos (a
+// rate of 2e9 is not a limit), not to second-guess a third party's quota.
+const (
+	maxLimitConcurrency = 10_000
+	maxLimitRate        = 1_000_000
+	maxLimitBurst       = 1_000_000
+)
 
 // authAttr is one attribute of an auth block.
 type authAttr struct {
@@ -74,13 +95,108 @@ func (l *loader) decodeConnection(b *hcl.Block, base *scope) {
 		c.EnvRange = a.Range
 		c.Env = l.decodeConnectionEnv(a, base)
 	}
-	for _, ab := range content.Blocks {
-		if c.Auth != nil {
-			l.errorf(ab.DefRange.Ptr(), "Duplicate auth block", "Connection %q already has an auth block at %s; a connection authenticates one way.", c.Name, c.Auth.DeclRange)
-			continue
+	for _, sb := range content.Blocks {
+		switch sb.Type {
+		case "auth":
+			if c.Auth != nil {
+				l.errorf(sb.DefRange.Ptr(), "Duplicate auth block", "Connection %q already has an auth block at %s; a connection authenticates one way.", c.Name, c.Auth.DeclRange)
+				continue
+			}
+			c.Auth = l.decodeAuth(sb, base)
+		case "limits":
+			if c.Limits != nil {
+				l.errorf(sb.DefRange.Ptr(), "Duplicate limits block", "Connection %q already has a limits block at %s.", c.Name, c.Limits.DeclRange)
+				continue
+			}
+			c.Limits = l.decodeLimits(sb, base)
 		}
-		c.Auth = l.decodeAuth(ab, base)
 	}
+}
+
+// decodeLimits reads a connection's limits block. Values may come from
+// variables and environment values (a sandbox often allows fewer calls
+// than live) but not from secrets: plans show them. An attribute left out
+// stays 0, which the host reads as its default.
+func (l *loader) decodeLimits(b *hcl.Block, base *scope) *Limits {
+	lim := &Limits{DeclRange: b.DefRange}
+	content, diags := b.Body.Content(limitsSchema)
+	l.add(diags)
+	if a, ok := content.Attributes["concurrency"]; ok {
+		if n, ok := l.limitNumber(a, base); ok {
+			if i, isInt := wholeNumber(n); isInt && i >= 1 && i <= maxLimitConcurrency {
+				lim.Concurrency = int(i)
+			} else {
+				l.errorf(a.Expr.Range().Ptr(), "Invalid concurrency", "concurrency is how many calls may be in flight at once: a whole number from 1 to %d.", maxLimitConcurrency)
+			}
+		}
+	}
+	_, rateSet := content.Attributes["rate"]
+	if a, ok := content.Attributes["rate"]; ok {
+		if n, ok := l.limitNumber(a, base); ok {
+			f, _ := n.AsBigFloat().Float64()
+			if f > 0 && f <= maxLimitRate {
+				lim.Rate = f
+			} else {
+				l.errorf(a.Expr.Range().Ptr(), "Invalid rate", "rate is how many calls may start per second: a number above 0 and at most %d, such as 20 or 0.5; leave it out for no rate limit.", maxLimitRate)
+			}
+		}
+	}
+	if a, ok := content.Attributes["burst"]; ok {
+		if n, ok := l.limitNumber(a, base); ok {
+			if i, isInt := wholeNumber(n); isInt && i >= 1 && i <= maxLimitBurst {
+				lim.Burst = int(i)
+			} else {
+				l.errorf(a.Expr.Range().Ptr(), "Invalid burst", "burst is how many calls may start at once after a quiet spell: a whole number from 1 to %d.", maxLimitBurst)
+			}
+		}
+		if !rateSet {
+			l.errorf(a.Range.Ptr(), "Burst without rate", "burst applies only with a rate; set rate, or leave burst out.")
+		}
+	}
+	return lim
+}
+
+// limitNumber evaluates a limits attribute to a known number, reporting a
+// value that is not one. Null is the same as leaving the attribute out (so
+// rate = var.rate can default to no limit). A value unknown at load (an
+// environment value with none selected) is only a warning: validation
+// without an environment must pass, but nobody should think it applied.
+func (l *loader) limitNumber(a *hcl.Attribute, base *scope) (cty.Value, bool) {
+	v, diags := base.eval(a.Expr)
+	l.add(diags)
+	if diags.HasErrors() || v.IsNull() {
+		return cty.NilVal, false
+	}
+	if IsSensitive(v) {
+		l.errorf(a.Expr.Range().Ptr(), "Invalid "+a.Name, "%s must not be sensitive or a secret: plans show limits.", a.Name)
+		return cty.NilVal, false
+	}
+	v, _ = v.UnmarkDeep()
+	if !v.IsWhollyKnown() {
+		l.diags = append(l.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Unknown " + a.Name,
+			Detail:   fmt.Sprintf("%s is not known when the workspace loads (values.* and hub.environment need an environment selected with -env), so the host's default applies.", a.Name),
+			Subject:  a.Expr.Range().Ptr(),
+		})
+		return cty.NilVal, false
+	}
+	n, err := convert.Convert(v, cty.Number)
+	if err != nil {
+		l.errorf(a.Expr.Range().Ptr(), "Invalid "+a.Name, "%s must be a number, got %s.", a.Name, v.Type().FriendlyName())
+		return cty.NilVal, false
+	}
+	return n, true
+}
+
+// wholeNumber returns n as an int64 when it is a whole number that fits.
+func wholeNumber(n cty.Value) (int64, bool) {
+	bf := n.AsBigFloat()
+	if !bf.IsInt() {
+		return 0, false
+	}
+	i, acc := bf.Int64()
+	return i, acc == big.Exact
 }
 
 func (l *loader) requirementNames() string {

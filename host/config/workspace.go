@@ -78,8 +78,24 @@ type Connection struct {
 	// Properties is nil when the connection sets none.
 	Properties *Attribute
 	// Env is passed to the connector's process.
-	Env       map[string]cty.Value
-	EnvRange  hcl.Range
+	Env      map[string]cty.Value
+	EnvRange hcl.Range
+	// Limits is nil when the connection has no limits block: the host's
+	// defaults apply.
+	Limits    *Limits
+	DeclRange hcl.Range
+}
+
+// Limits is a connection's flow control, as written: a field left out of
+// the block (or null) is 0, which the host reads as its default (32 calls
+// in flight, no rate limit, a burst of the rate rounded up).
+type Limits struct {
+	// Concurrency is how many calls may be in flight at once.
+	Concurrency int
+	// Rate is how many calls may start per second.
+	Rate float64
+	// Burst is how many calls may start at once after a quiet spell.
+	Burst     int
 	DeclRange hcl.Range
 }
 

@@ -200,6 +200,15 @@ func (as *attrs) str(path, s string) {
 	}
 }
 
+// num adds a number that is set (non-zero): a limit left out is not an
+// attribute, so adding or removing one shows as such.
+func (as *attrs) num(path string, n float64) {
+	if n != 0 {
+		s := strconv.FormatFloat(n, 'f', -1, 64)
+		*as = append(*as, attr{path, s, s})
+	}
+}
+
 func (as *attrs) value(path string, v *Value) {
 	switch {
 	case v == nil:
@@ -248,6 +257,11 @@ func connectionAttrs(c *Connection) []attr {
 	as.value("properties", c.Properties)
 	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
 		as.value("env."+k, c.Env[k])
+	}
+	if l := c.Limits; l != nil {
+		as.num("limits.concurrency", float64(l.Concurrency))
+		as.num("limits.rate", l.Rate)
+		as.num("limits.burst", float64(l.Burst))
 	}
 	return as
 }

@@ -39,6 +39,18 @@ type Connection struct {
 	Auth       *Auth             `json:"auth,omitempty"`
 	Properties *Value            `json:"properties,omitempty"`
 	Env        map[string]*Value `json:"env,omitempty"`
+	// Limits is nil when the connection has no limits block, or an empty
+	// one.
+	Limits *Limits `json:"limits,omitempty"`
+}
+
+// Limits is a connection's flow control as written; 0 is a field left
+// out, which the host reads as its default. The host applies a change
+// to a running connection without restarting it.
+type Limits struct {
+	Concurrency int     `json:"concurrency,omitempty"`
+	Rate        float64 `json:"rate,omitempty"`
+	Burst       int     `json:"burst,omitempty"`
 }
 
 // Auth is a connection's auth type and attributes.
@@ -122,6 +134,10 @@ func Build(ws *config.Workspace, lock *lockfile.Lock) (*State, error) {
 				return nil, err
 			}
 			sc.Env = env
+		}
+		// An empty limits block means the defaults, as no block does.
+		if l := c.Limits; l != nil && (l.Concurrency != 0 || l.Rate != 0 || l.Burst != 0) {
+			sc.Limits = &Limits{Concurrency: l.Concurrency, Rate: l.Rate, Burst: l.Burst}
 		}
 		s.Connections = append(s.Connections, sc)
 	}

@@ -48,6 +48,10 @@ connection "warehouse" {
     key = var.wh_key
   }
   env = { LOG_LEVEL = "info" }
+  limits {
+    concurrency = 8
+    rate        = 20
+  }
 }
 
 workflow "paid_orders" {
@@ -227,6 +231,13 @@ connection "shop_eu" {
   properties = { shop = "acme-eu" }
 }
 `, baseVars, baseLock),
+		},
+		{
+			name:   "limits_change",
+			before: build(t, base, baseVars, baseLock),
+			after: build(t, strings.Replace(base, `    concurrency = 8
+    rate        = 20`, `    rate  = 0.5
+    burst = 40`, 1), baseVars, baseLock),
 		},
 		{
 			name:   "connector_upgrade",
@@ -461,5 +472,57 @@ func TestPlan_VariableReadByAnEventMappingIsAChange(t *testing.T) {
 	_ = p.Render(&out)
 	if !strings.Contains(out.String(), "action.update.input.sku") || strings.Contains(out.String(), "swordfish") || strings.Contains(out.String(), "hunter2") {
 		t.Fatalf("a changed sensitive input must show as a redacted change:\n%s", out.String())
+	}
+}
+
+func TestSave_RecordsLimitsAndLoadReadsThemBack(t *testing.T) {
+	s := build(t, base, baseVars, baseLock)
+	st := memStore{}
+	if err := s.Save(st, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if data := st["default/applied/workspace"]; !bytes.Contains(data, []byte(`"limits":{"concurrency":8,"rate":20}`)) {
+		t.Fatalf("the stored state does not record the warehouse's limits as written:\n%s", data)
+	}
+	got, err := Load(st, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := got.connection("warehouse")
+	if c.Limits == nil || *c.Limits != (Limits{Concurrency: 8, Rate: 20}) {
+		t.Fatalf("loaded limits = %+v, want concurrency 8, rate 20", c.Limits)
+	}
+	if shop, _ := got.connection("shop"); shop.Limits != nil {
+		t.Fatalf("a connection without a limits block loaded limits %+v", *shop.Limits)
+	}
+}
+
+func TestBuild_AnEmptyLimitsBlockIsTheSameAsNone(t *testing.T) {
+	without := build(t, strings.Replace(base, "  limits {\n    concurrency = 8\n    rate        = 20\n  }\n", "", 1), baseVars, baseLock)
+	empty := build(t, strings.Replace(base, "  limits {\n    concurrency = 8\n    rate        = 20\n  }\n", "  limits {}\n", 1), baseVars, baseLock)
+	if c, _ := without.connection("warehouse"); c.Limits != nil {
+		t.Fatal("the test's replacement did not apply")
+	}
+	if !jsonEqual(t, without, empty) {
+		t.Fatal("an empty limits block changed the state")
+	}
+}
+
+func TestPlan_RemovingALimitsBlockIsAConnectionChange(t *testing.T) {
+	before := build(t, base, baseVars, baseLock)
+	after := build(t, strings.Replace(base, "  limits {\n    concurrency = 8\n    rate        = 20\n  }\n", "", 1), baseVars, baseLock)
+	p := Diff(applied(t, before), after)
+	if p.Summary != (Summary{Change: 1}) || len(p.Connections) != 1 || p.Connections[0].Name != "warehouse" || len(p.Subscriptions) != 0 {
+		t.Fatalf("plan = %+v, want one connection change and no subscription change", p)
+	}
+	var paths []string
+	for _, a := range p.Connections[0].Attributes {
+		if a.After != nil {
+			t.Errorf("%s has a new value %s", a.Path, *a.After)
+		}
+		paths = append(paths, a.Path)
+	}
+	if strings.Join(paths, ",") != "limits.concurrency,limits.rate" {
+		t.Fatalf("changed attributes = %v, want limits.concurrency and limits.rate removed", paths)
 	}
 }

@@ -15,4 +15,10 @@ connection "warehouse" {
   }
   properties = { base_url = values.base_url }
   env        = { LOG_LEVEL = "debug" }
+
+  limits {
+    concurrency = 8
+    rate        = var.wms_rate
+    burst       = 40
+  }
 }

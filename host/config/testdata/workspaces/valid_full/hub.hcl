@@ -10,6 +10,11 @@ variable "shop" {
   default = "acme"
 }
 
+variable "wms_rate" {
+  type    = number
+  default = 20
+}
+
 variable "tags" {
   type    = list(string)
   default = ["hub"]
