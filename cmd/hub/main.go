@@ -49,6 +49,11 @@ func commands() map[string]command {
 		"fmt":        {"rewrite the workspace's HCL files in canonical format", runFmt},
 		"plan":       {"show what apply would change in the applied state", runPlan},
 		"apply":      {"record the workspace as the applied state, after showing the plan", runApply},
+		"status":     {"a running hub serve's connections, triggers and queue", runStatus},
+		"webhooks":   {"the webhook triggers' URLs and signing secrets", runWebhooks},
+		"runs":       {"list workflow runs and show one with its steps", runRuns},
+		"dlq":        {"list, show, replay and discard dead-lettered runs", runDLQ},
+		"logs":       {"print (and with -f follow) a running hub serve's logs", runLogs},
 	}
 }
 
