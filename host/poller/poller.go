@@ -36,6 +36,10 @@ const (
 // there up to the trigger's interval.
 const minBackoff = time.Second
 
+// maxBackpressure caps the Backpressure factor, so a runaway value cannot
+// overflow a wait or park a trigger for days.
+const maxBackpressure = 100
+
 // ErrClosed is returned by Set after Close.
 var ErrClosed = errors.New("poller: closed")
 
@@ -131,7 +135,7 @@ type Options struct {
 	Timeout time.Duration
 	// Backpressure, when set, returns a factor ≥ 1 that stretches the
 	// interval between ticks while the event queue is deep; 1 (or less)
-	// is normal.
+	// is normal, and factors above 100 count as 100.
 	Backpressure func() float64
 	// Refresh, when set, is called once when a poll fails with
 	// auth_expired; it returns fresh credentials for t, and the poll is
@@ -501,7 +505,7 @@ func (r *runner) poll(ctx context.Context, cursor []byte) (next []byte, more boo
 		page, err = r.fetch(ctx, cursor)
 	}
 	if err != nil {
-		res.Err, res.ErrKind = err, fault.KindOf(err)
+		res.Err, res.ErrKind = err, kindOf(err)
 		return nil, false, res
 	}
 
@@ -543,6 +547,17 @@ func (r *runner) poll(ctx context.Context, cursor []byte) (next []byte, more boo
 	return next, page.HasMore, res
 }
 
+// kindOf is fault.KindOf, except that an unclassified timeout (the
+// connector gave up on Options.Timeout without saying so) is retryable,
+// as the gRPC client classifies its own.
+func kindOf(err error) fault.Kind {
+	var fe *fault.Error
+	if !errors.As(err, &fe) && errors.Is(err, context.DeadlineExceeded) {
+		return fault.Retryable
+	}
+	return fault.KindOf(err)
+}
+
 // fetch is one PollTrigger call; no lock is held across it.
 func (r *runner) fetch(ctx context.Context, cursor []byte) (wire.PollResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.p.opts.Timeout)
@@ -570,7 +585,7 @@ func (r *runner) tick() time.Duration {
 	d := r.spec.Interval
 	if r.p.opts.Backpressure != nil {
 		if f := r.p.opts.Backpressure(); f > 1 {
-			d = time.Duration(float64(d) * f)
+			d = time.Duration(float64(d) * min(f, maxBackpressure))
 		}
 	}
 	return r.jitter(d)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -217,6 +219,27 @@ func TestPoller_ErrorsWaitByKind(t *testing.T) {
 				t.Errorf("stored events = %v, want r1..r3 once", got)
 			}
 		})
+	}
+}
+
+func TestPoller_TimeoutIsRetryable(t *testing.T) {
+	d := openDisk(t, t.TempDir())
+	u := newUpstream(1)
+	u.hook = func(ctx context.Context, _ wire.PollRequest) error {
+		<-ctx.Done() // a connector that hangs until the poller gives up
+		return fmt.Errorf("list orders: %w", ctx.Err())
+	}
+	clk, h := newClock(u), newHealth()
+	opts := options(d, clk.After, h)
+	opts.Timeout = time.Millisecond
+	p := New(opts)
+	defer p.Close()
+	set(t, p, trigger(u, "orders"))
+	if r := h.next(t); !errors.Is(r.Err, context.DeadlineExceeded) || r.ErrKind != fault.Retryable {
+		t.Fatalf("poll = %+v, want a retryable deadline error", r)
+	}
+	if w := clk.next(t); w.d != time.Second {
+		t.Errorf("wait = %s, want the first backoff, 1s", w.d)
 	}
 }
 
@@ -557,6 +580,7 @@ func TestPoller_WaitsStretchWithBackpressureAndJitter(t *testing.T) {
 	}{
 		{name: "no jitter", jitter: -1, pressure: 1, failures: 1, tick: time.Minute, backoff: time.Second},
 		{name: "backpressure stretches the tick only", jitter: -1, pressure: 3, failures: 2, tick: 3 * time.Minute, backoff: 2 * time.Second},
+		{name: "backpressure is capped", jitter: -1, pressure: math.Inf(1), failures: 1, tick: 100 * time.Minute, backoff: time.Second},
 		{name: "backpressure below 1 is normal", jitter: -1, pressure: 0.5, failures: 10, tick: time.Minute, backoff: time.Minute},
 		{name: "default jitter, low end", rand: 0, pressure: 1, failures: 1, tick: 54 * time.Second, backoff: 900 * time.Millisecond},
 		{name: "default jitter, middle", rand: 0.5, pressure: 1, failures: 3, tick: time.Minute, backoff: 4 * time.Second},
