@@ -190,7 +190,8 @@ type Poller struct {
 	closed bool // guarded by mu
 }
 
-// New returns a Poller running no triggers; Set starts them.
+// New returns a Poller running no triggers; Set starts them. It panics
+// when Options.Store or Options.Ingest is nil, a wiring mistake.
 func New(opts Options) *Poller {
 	if opts.Store == nil || opts.Ingest == nil {
 		panic("poller.New: Options.Store and Options.Ingest are required")
