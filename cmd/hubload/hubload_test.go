@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+func TestPercentile_IsNearestRank(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 100; i++ {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	for _, tc := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {0.1, time.Millisecond}} {
+		if got := percentile(d, tc.p); got != tc.want {
+			t.Errorf("p%v = %s, want %s", tc.p, got, tc.want)
+		}
+	}
+	if got := percentile([]time.Duration{7}, 99); got != 7 {
+		t.Errorf("p99 of one = %s", got)
+	}
+	if got := percentile(nil, 50); got != 0 {
+		t.Errorf("p50 of none = %s", got)
+	}
+}
+
+func TestSummary_SortsACopyAndReportsMilliseconds(t *testing.T) {
+	in := []time.Duration{3 * time.Millisecond, 1500 * time.Microsecond, 200 * time.Millisecond}
+	p50, p99 := summary(in)
+	if p50 != 3 || p99 != 200 {
+		t.Fatalf("p50 = %v, p99 = %v", p50, p99)
+	}
+	if in[0] != 3*time.Millisecond {
+		t.Fatal("summary sorted its argument")
+	}
+}
+
+func TestSign_IsHexHMACSHA256WithPrefix(t *testing.T) {
+	// RFC 4231, test case 2.
+	got := sign([]byte("what do ya want for nothing?"), "Jefe")
+	if want := "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"; got != want {
+		t.Fatalf("sign = %s, want %s", got, want)
+	}
+}
+
+func TestEventBody_IsAJSONObjectOfTheRequestedSize(t *testing.T) {
+	sent := time.Unix(1_763_000_000, 123_456_789)
+	for _, size := range []int{1024, 200, 80, 10, 0} {
+		b := eventBody("load-abc-3-17", sent, size)
+		if size >= 80 && len(b) != size {
+			t.Errorf("size %d: body is %d bytes", size, len(b))
+		}
+		id, at, err := parseDelivered(b)
+		if err != nil || id != "load-abc-3-17" || !at.Equal(sent) {
+			t.Errorf("size %d: parsed %q %v %v from %s", size, id, at, err, b)
+		}
+	}
+}
+
+func TestParseDelivered_ReadsSentAtAsIntegerOrFloat(t *testing.T) {
+	for _, body := range []string{`{"id":"a","sent_at":1763000000123456789}`, `{"id":"a","sent_at":1.763000000123456789e18}`} {
+		id, at, err := parseDelivered([]byte(body))
+		if err != nil || id != "a" || at.Sub(time.Unix(0, 1763000000123456789)).Abs() > time.Microsecond {
+			t.Errorf("%s: %q %v %v", body, id, at, err)
+		}
+	}
+	for _, body := range []string{`{"sent_at":1}`, `{"id":"a","sent_at":"soon"}`, `not json`} {
+		if _, _, err := parseDelivered([]byte(body)); err == nil {
+			t.Errorf("%s: no error", body)
+		}
+	}
+}
+
+func TestCompletions_KeepFirstArrivalAndCountDuplicates(t *testing.T) {
+	c := newCompletions()
+	sent := time.Unix(100, 0)
+	body := eventBody("a", sent, 0)
+	c.record("k1", body, sent.Add(5*time.Millisecond))
+	c.record("k1", body, sent.Add(9*time.Millisecond))
+	c.record("k2", eventBody("b", sent, 0), sent.Add(7*time.Millisecond))
+	c.record("k3", []byte(`{}`), sent)
+	lat, last := c.of([]string{"a", "b", "never"})
+	slices.Sort(lat)
+	if !slices.Equal(lat, []time.Duration{5 * time.Millisecond, 7 * time.Millisecond}) {
+		t.Fatalf("latencies = %v", lat)
+	}
+	if !last.Equal(sent.Add(9*time.Millisecond)) && !last.Equal(sent.Add(7*time.Millisecond)) {
+		t.Fatalf("last = %v", last)
+	}
+	if c.count() != 2 || c.duplicates != 1 || c.bad != 1 {
+		t.Fatalf("count %d, duplicates %d, bad %d", c.count(), c.duplicates, c.bad)
+	}
+}
+
+func TestWaitDelivered_SucceedsWhenAllArrivedAndNamesTheMissing(t *testing.T) {
+	c := newCompletions()
+	c.record("", eventBody("a", time.Now(), 0), time.Now())
+	if err := waitDelivered(t.Context(), c, []string{"a"}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	err := waitDelivered(t.Context(), c, []string{"a", "b", "c"}, 10*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "2 of 3 accepted events were not delivered") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWorkspace_IngestDropsEveryEventAndFullDeliversToTheSink(t *testing.T) {
+	for _, mode := range []string{modeIngest, modeFull} {
+		t.Run(mode, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "ws")
+			dataDir, err := writeWorkspace(dir, mode, "http://127.0.0.1:4321")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dataDir != filepath.Join(dir, ".hub", "data") {
+				t.Fatalf("data dir %s", dataDir)
+			}
+			src, err := os.ReadFile(filepath.Join(dir, "main.hcl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, diags := hclparse.NewParser().ParseHCL(src, "main.hcl"); diags.HasErrors() {
+				t.Fatalf("not HCL: %s\n%s", diags, src)
+			}
+			text := string(src)
+			for _, want := range []string{`example = { source = "hub/example", version = "~> 1.0" }`,
+				`workflow "load"`, `trigger "load" "incoming"`, `action     = "deliver"`,
+				`url  = "http://127.0.0.1:4321/load"`, `body = { id = event.id, sent_at = event.sent_at }`, `retry {`} {
+				if !strings.Contains(text, want) {
+					t.Errorf("main.hcl lacks %q", want)
+				}
+			}
+			if got := strings.Contains(text, "when = false"); got != (mode == modeIngest) {
+				t.Errorf("when = false present: %v", got)
+			}
+		})
+	}
+}
+
+func TestParseFlags_RequiresAModeAndSaneValues(t *testing.T) {
+	o, err := parseFlags([]string{"-mode", "full"}, io.Discard)
+	if err != nil || o.hub != "bin/hub" || o.duration != 20*time.Second || o.concurrency != 64 || o.body != 1024 {
+		t.Fatalf("defaults: %+v, %v", o, err)
+	}
+	for _, args := range [][]string{{}, {"-mode", "both"}, {"-mode", "full", "-concurrency", "0"},
+		{"-mode", "full", "-duration", "0s"}, {"-mode", "ingest", "extra"}} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+func TestRun_BadFlagsExit2AndAMissingHubExits1(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"-mode", "x"}, &out, &errOut); code != 2 {
+		t.Fatalf("bad mode: exit %d", code)
+	}
+	dir := t.TempDir()
+	code := run(t.Context(), []string{"-mode", "ingest", "-hub", filepath.Join(dir, "no-hub"), "-workspace", dir}, &out, &errOut)
+	if code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), "make build") {
+		t.Fatalf("missing hub: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+// fakeHook verifies signatures as the example connector does and answers
+// every failEvery-th delivery 503.
+type fakeHook struct {
+	secret    string
+	failEvery int
+
+	mu      sync.Mutex
+	ids     map[string]int
+	failed  int
+	badSigs int
+}
+
+func (h *fakeHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Header.Get(SignatureHeader) != sign(body, h.secret) {
+		h.badSigs++
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var ev struct{ ID string }
+	_ = json.Unmarshal(body, &ev)
+	if n := len(h.ids) + h.failed + 1; n%h.failEvery == 0 {
+		h.failed++
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	h.ids[ev.ID]++
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func TestFire_SendsSignedUniqueEventsAndCountsOnly2xxAsAccepted(t *testing.T) {
+	const concurrency = 4
+	h := &fakeHook{secret: "s3cret", failEvery: 5, ids: map[string]int{}}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	f := fire(t.Context(), fireOptions{url: srv.URL + "/webhooks/load", secret: "s3cret", runID: "r",
+		concurrency: concurrency, duration: 200 * time.Millisecond, bodySize: 256})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.badSigs != 0 {
+		t.Fatalf("%d deliveries with a bad signature", h.badSigs)
+	}
+	// A request in flight when the run ends is cut off: the server may have
+	// stored it, but it is not counted, neither as accepted nor as an error.
+	if len(f.accepted) == 0 || len(f.acks) != len(f.accepted) || len(h.ids) < len(f.accepted) || len(h.ids) > len(f.accepted)+concurrency {
+		t.Fatalf("accepted %d, acks %d, server stored %d", len(f.accepted), len(f.acks), len(h.ids))
+	}
+	for _, id := range f.accepted {
+		if h.ids[id] != 1 {
+			t.Fatalf("id %s stored %d times", id, h.ids[id])
+		}
+	}
+	if f.errors == 0 || f.errors > h.failed || len(f.firstErr) == 0 || !strings.Contains(f.firstErr[0], "503") {
+		t.Fatalf("errors %d (%v), server failed %d", f.errors, f.firstErr, h.failed)
+	}
+}
+
+func TestServer_WebhookUsesTheAPIKeyAndTheLoopbackAddress(t *testing.T) {
+	var auth string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		if r.URL.Path != "/v1/webhooks" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, `{"webhooks":[{"workflow":"other","path":"/webhooks/other","secret":"x"},
+			{"workflow":"load","connection":"load","trigger":"incoming","url":"https://hub.example/webhooks/load","path":"/webhooks/load","secret":"s3cret"}]}`)
+	}))
+	defer api.Close()
+	dataDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dataDir, "api-key"), []byte("file-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{info: serveInfo{URL: api.URL}, dataDir: dataDir}
+
+	t.Setenv("HUB_API_KEY", "")
+	url, secret, err := s.webhook(t.Context(), "load")
+	if err != nil || url != api.URL+"/webhooks/load" || secret != "s3cret" || auth != "Bearer file-key" {
+		t.Fatalf("webhook = %q %q %v, auth %q", url, secret, err, auth)
+	}
+	t.Setenv("HUB_API_KEY", "env-key")
+	if _, _, err := s.webhook(t.Context(), "load"); err != nil || auth != "Bearer env-key" {
+		t.Fatalf("with HUB_API_KEY: %v, auth %q", err, auth)
+	}
+	if _, _, err := s.webhook(t.Context(), "missing"); err == nil || !strings.Contains(err.Error(), `no webhook for workflow "missing"`) {
+		t.Fatalf("missing workflow: %v", err)
+	}
+}
+
+func TestParseStatus_ReadsRSSAndHWM(t *testing.T) {
+	m, err := parseStatus("Name:\thub\nVmPeak:\t  900 kB\nVmHWM:\t   52344 kB\nVmRSS:\t   40960 kB\nThreads:\t9\n")
+	if err != nil || m.RSS != 40960 || m.HWM != 52344 {
+		t.Fatalf("memory = %+v, %v", m, err)
+	}
+	if _, err := parseStatus("Name:\tkthreadd\n"); err == nil {
+		t.Fatal("a status without memory parsed")
+	}
+	if mb(40960) != 40 {
+		t.Fatalf("mb(40960) = %v", mb(40960))
+	}
+}
+
+func TestParseStatPPID_ToleratesParenthesesInTheName(t *testing.T) {
+	ppid, err := parseStatPPID("4242 (hub (x) y) S 17 4242 4242 0 -1")
+	if err != nil || ppid != 17 {
+		t.Fatalf("ppid = %d, %v", ppid, err)
+	}
+}
+
+func TestChildrenAndSampler_SeeAChildProcess(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	cmd := exec.Command(sleep, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	kids, err := children(os.Getpid())
+	if err != nil || !slices.Contains(kids, cmd.Process.Pid) {
+		t.Fatalf("children = %v, %v; want %d among them", kids, err, cmd.Process.Pid)
+	}
+	m := startSampler(os.Getpid(), time.Hour).stop()
+	if m.HostRSS <= 0 || m.HostHWM < m.HostRSS || m.PluginRSS <= 0 {
+		t.Fatalf("sample = %+v", m)
+	}
+}

@@ -1,0 +1,282 @@
+// Command hubload measures hub serve end to end: it writes a workspace in
+// which the example connector's signed webhook feeds its deliver action,
+// starts hub serve on it, posts signed events from many goroutines for a
+// while, and reports throughput, acknowledgement and end-to-end latency and
+// memory as one JSON line.
+//
+// Usage:
+//
+//	hubload -mode ingest|full [-hub bin/hub] [-duration 20s] [-concurrency 64]
+//	        [-body 1024] [-drain 60s] [-workspace DIR] [-keep]
+//
+// Mode ingest measures acceptance alone: the trigger's when is false, so
+// events are stored and routed and no step runs. Mode full adds the step:
+// each event is delivered to a loopback sink, and hubload waits until every
+// accepted event has arrived.
+//
+// It needs hub and the example connector built and installed (make build);
+// HUB_PLUGIN_DIR, when set, is passed on to hub. Exit status: 0 when the run
+// completed (load errors are reported, not fatal), 1 when it could not run or
+// an accepted event was never delivered, 2 for bad flags.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/hubhq/hub/cmd/internal/sink"
+)
+
+const (
+	modeIngest = "ingest"
+	modeFull   = "full"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are hubload's flags.
+type options struct {
+	mode        string
+	hub         string
+	duration    time.Duration
+	concurrency int
+	body        int
+	drain       time.Duration
+	workspace   string
+	keep        bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("hubload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.mode, "mode", "", "what to measure: ingest (accept and store events) or full (and deliver each to a sink) (required)")
+	fs.StringVar(&o.hub, "hub", "bin/hub", "the hub binary")
+	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long to send events")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "how many senders post at once, each over its own keep-alive connection")
+	fs.IntVar(&o.body, "body", 1024, "size of each event's JSON body in bytes")
+	fs.DurationVar(&o.drain, "drain", 60*time.Second, "full mode: how long to wait after sending for every accepted event to be delivered")
+	fs.StringVar(&o.workspace, "workspace", "", "the workspace directory to write and serve (default: a new temporary directory)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary workspace (with hub serve's log in serve.log)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	case o.mode != modeIngest && o.mode != modeFull:
+		return o, fmt.Errorf("-mode must be %s or %s", modeIngest, modeFull)
+	case o.duration <= 0:
+		return o, errors.New("-duration must be positive")
+	case o.concurrency < 1:
+		return o, errors.New("-concurrency must be at least 1")
+	case o.body < 0:
+		return o, errors.New("-body must not be negative")
+	case o.drain <= 0:
+		return o, errors.New("-drain must be positive")
+	}
+	return o, nil
+}
+
+// report is the JSON line hubload prints.
+type report struct {
+	Mode          string  `json:"mode"`
+	DurationS     float64 `json:"duration_s"`
+	Concurrency   int     `json:"concurrency"`
+	BodyBytes     int     `json:"body_bytes"`
+	Accepted      int     `json:"accepted"`
+	AcceptedPerS  float64 `json:"accepted_per_s"`
+	AckP50MS      float64 `json:"ack_p50_ms"`
+	AckP99MS      float64 `json:"ack_p99_ms"`
+	Completed     int     `json:"completed"`
+	CompletedPerS float64 `json:"completed_per_s"`
+	E2EP50MS      float64 `json:"e2e_p50_ms"`
+	E2EP99MS      float64 `json:"e2e_p99_ms"`
+	Errors        int     `json:"errors"`
+	Duplicates    int     `json:"duplicates"`
+	HostRSSMB     float64 `json:"host_rss_mb"`
+	HostHWMMB     float64 `json:"host_hwm_mb"`
+	PluginRSSMB   float64 `json:"plugin_rss_mb"`
+	QueueGrowing  bool    `json:"queue_growing"`
+	Go            string  `json:"go"`
+	CPUs          int     `json:"cpus"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hubload:", err)
+		return 2
+	}
+	dir, temp := o.workspace, o.workspace == ""
+	if temp {
+		if dir, err = os.MkdirTemp("", "hubload-"); err != nil {
+			fmt.Fprintln(stderr, "hubload:", err)
+			return 1
+		}
+	}
+	rep, err := load(ctx, o, dir, stderr)
+	if rep != nil {
+		line, _ := json.Marshal(rep)
+		fmt.Fprintf(stdout, "%s\n", line)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hubload:", err)
+		fmt.Fprintln(stderr, "hubload: workspace and hub serve's log kept in", dir)
+		return 1
+	}
+	if temp && !o.keep {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(stderr, "hubload:", err)
+		}
+	}
+	return 0
+}
+
+// load runs one measurement in the workspace dir. A report comes back
+// whenever load was measured, also with an error that says what went
+// wrong after (an accepted event never delivered, an unclean stop).
+func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report, error) {
+	hub, err := exec.LookPath(o.hub)
+	if err != nil {
+		return nil, fmt.Errorf("hub binary: %w (build it with make build, or pass -hub)", err)
+	}
+	if hub, err = filepath.Abs(hub); err != nil {
+		return nil, fmt.Errorf("hub binary: %w", err)
+	}
+
+	done := newCompletions()
+	snk := sink.New(sink.Options{OnDeliver: done.record})
+	if err := snk.Start(); err != nil {
+		return nil, err
+	}
+	defer snk.Close()
+
+	dataDir, err := writeWorkspace(dir, o.mode, snk.URL())
+	if err != nil {
+		return nil, err
+	}
+	// -upgrade: the workspace is hubload's own, and the connectors may just
+	// have been rebuilt with new checksums.
+	if err := runHub(ctx, hub, "init", "-upgrade", "-dir", dir); err != nil {
+		return nil, err
+	}
+	if err := runHub(ctx, hub, "apply", "-dir", dir, "-data-dir", dataDir, "-auto-approve"); err != nil {
+		return nil, err
+	}
+	srv, err := startServe(ctx, hub, dir, dataDir, filepath.Join(dir, "serve.log"), time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.kill()
+		}
+	}()
+	mem := startSampler(srv.cmd.Process.Pid, 250*time.Millisecond)
+
+	url, secret, err := srv.webhook(ctx, Workflow)
+	if err != nil {
+		mem.stop()
+		return nil, err
+	}
+	f := fire(ctx, fireOptions{url: url, secret: secret, runID: runID(),
+		concurrency: o.concurrency, duration: o.duration, bodySize: o.body})
+	start := time.Now().Add(-f.elapsed)
+	backlog := len(f.accepted) - done.count()
+	for _, e := range f.firstErr {
+		fmt.Fprintln(stderr, "hubload: load error:", e)
+	}
+
+	var problems []error
+	if len(f.accepted) == 0 {
+		problems = append(problems, fmt.Errorf("hub serve accepted no event (%d errors)", f.errors))
+	}
+	if o.mode == modeFull && len(f.accepted) > 0 {
+		if err := waitDelivered(ctx, done, f.accepted, o.drain); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	m := mem.stop()
+	stopped = true
+	if err := srv.stop(30 * time.Second); err != nil {
+		problems = append(problems, fmt.Errorf("%w\n%s", err, srv.logTail()))
+	}
+
+	rep := &report{
+		Mode: o.mode, DurationS: math.Round(f.elapsed.Seconds()*100) / 100,
+		Concurrency: o.concurrency, BodyBytes: len(eventBody("x", time.Now(), o.body)),
+		Accepted: len(f.accepted), AcceptedPerS: perSecond(len(f.accepted), f.elapsed),
+		Errors:    f.errors,
+		HostRSSMB: mb(m.HostRSS), HostHWMMB: mb(m.HostHWM), PluginRSSMB: mb(m.PluginRSS),
+		Go: runtime.Version(), CPUs: runtime.NumCPU(),
+	}
+	rep.AckP50MS, rep.AckP99MS = summary(f.acks)
+	if o.mode == modeFull {
+		e2e, last := done.of(f.accepted)
+		rep.Completed = len(e2e)
+		rep.CompletedPerS = perSecond(len(e2e), last.Sub(start))
+		rep.E2EP50MS, rep.E2EP99MS = summary(e2e)
+		rep.Duplicates = done.duplicates
+		// Completions kept up when, as sending stopped, fewer than one
+		// second's worth of accepted events were still waiting.
+		rep.QueueGrowing = float64(backlog) > rep.AcceptedPerS
+		if done.bad > 0 {
+			problems = append(problems, fmt.Errorf("%d deliveries could not be read, the first: %w", done.bad, done.badErr))
+		}
+	}
+	return rep, errors.Join(problems...)
+}
+
+// waitDelivered waits up to drain until the sink has received every id in
+// accepted.
+func waitDelivered(ctx context.Context, done *completions, accepted []string, drain time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, drain)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if done.count() >= len(accepted) {
+			if got, _ := done.of(accepted); len(got) == len(accepted) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			got, _ := done.of(accepted)
+			return fmt.Errorf("%d of %d accepted events were not delivered within %s", len(accepted)-len(got), len(accepted), drain)
+		case <-tick.C:
+		}
+	}
+}
+
+// runID makes this run's event ids unique, so a kept workspace's
+// deduplication of an earlier run's ids cannot drop them.
+func runID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return "load-" + hex.EncodeToString(b)
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// memory is what /proc/<pid>/status says of a process's memory, in kB.
+type memory struct {
+	RSS int64 // VmRSS: resident now
+	HWM int64 // VmHWM: the peak resident size
+}
+
+// parseStatus reads VmRSS and VmHWM from the text of /proc/<pid>/status.
+func parseStatus(text string) (memory, error) {
+	var m memory
+	var seen int
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return memory{}, fmt.Errorf("%s: unexpected value %q", name, rest)
+		}
+		n, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return memory{}, fmt.Errorf("%s: %w", name, err)
+		}
+		if name == "VmRSS" {
+			m.RSS = n
+		} else {
+			m.HWM = n
+		}
+		seen++
+	}
+	if seen != 2 {
+		return memory{}, fmt.Errorf("no VmRSS and VmHWM (a kernel thread, or not Linux)")
+	}
+	return m, nil
+}
+
+func readMemory(pid int) (memory, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return memory{}, fmt.Errorf("read memory of pid %d: %w", pid, err)
+	}
+	m, err := parseStatus(string(b))
+	if err != nil {
+		return memory{}, fmt.Errorf("memory of pid %d: %w", pid, err)
+	}
+	return m, nil
+}
+
+// parseStatPPID returns the parent pid from the text of /proc/<pid>/stat,
+// whose second field (the command name, in parentheses) may itself hold
+// spaces and parentheses.
+func parseStatPPID(text string) (int, error) {
+	i := strings.LastIndexByte(text, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("stat %q: no command name", text)
+	}
+	fields := strings.Fields(text[i+1:])
+	if len(fields) < 2 {
+		return 0, fmt.Errorf("stat %q: too short", text)
+	}
+	return strconv.Atoi(fields[1])
+}
+
+// children returns the pids of pid's child processes (the connector
+// plugins, for hub serve). It reads /proc/<pid>/task/*/children and falls
+// back to scanning every process's parent when the kernel lacks that file.
+func children(pid int) ([]int, error) {
+	files, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))
+	if len(files) > 0 {
+		var out []int
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue // the thread ended between Glob and ReadFile
+			}
+			for _, field := range strings.Fields(string(b)) {
+				if n, err := strconv.Atoi(field); err == nil {
+					out = append(out, n)
+				}
+			}
+		}
+		return out, nil
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	var out []int
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		if ppid, err := parseStatPPID(string(b)); err == nil && ppid == pid {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// memSample is the largest memory seen of a host process and of its
+// children together.
+type memSample struct {
+	HostRSS   int64 // largest VmRSS of the host
+	HostHWM   int64 // the host's VmHWM at the last sample
+	PluginRSS int64 // largest sum of the children's VmRSS
+	Samples   int
+}
+
+// sampler reads a process's memory and its children's every interval
+// until stopped.
+type sampler struct {
+	pid      int
+	interval time.Duration
+
+	mu     sync.Mutex
+	sample memSample
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startSampler(pid int, interval time.Duration) *sampler {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &sampler{pid: pid, interval: interval, cancel: cancel, done: make(chan struct{})}
+	go s.run(ctx)
+	return s
+}
+
+func (s *sampler) run(ctx context.Context) {
+	defer close(s.done)
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		s.once()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// once takes one sample; a process that cannot be read (not Linux, or it
+// exited) leaves the figures as they were.
+func (s *sampler) once() {
+	host, err := readMemory(s.pid)
+	if err != nil {
+		return
+	}
+	var plugins int64
+	kids, _ := children(s.pid)
+	for _, k := range kids {
+		if m, err := readMemory(k); err == nil {
+			plugins += m.RSS
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sample.HostRSS = max(s.sample.HostRSS, host.RSS)
+	s.sample.HostHWM = host.HWM
+	s.sample.PluginRSS = max(s.sample.PluginRSS, plugins)
+	s.sample.Samples++
+}
+
+// stop takes a last sample, ends sampling and returns what was seen. Call
+// it while the process still runs, so VmHWM is its final peak.
+func (s *sampler) stop() memSample {
+	s.cancel()
+	<-s.done
+	s.once()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sample
+}
