@@ -84,9 +84,20 @@ proto-check: proto
 $(BUF):
 	mkdir -p .tools && npm install --silent --prefix .tools @bufbuild/buf@$(BUF_VERSION)
 
-## bench: host->plugin call benchmarks beside a bare go-plugin gRPC echo; durable ingest with group commit
-bench:
+## bench: host->plugin call benchmarks beside a bare go-plugin gRPC echo; durable ingest with group commit;
+## then hub serve end to end with hubload, ingest only and full delivery (BENCH_DURATION each)
+BENCH_DURATION    ?= 20s
+BENCH_CONCURRENCY ?= 64
+HUBLOAD           := $(BIN)/hubload
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/supervisor/ ./host/ingest/ | tee bench.out
+	$(GO) build -o $(HUBLOAD) ./cmd/hubload
+	@for mode in ingest full; do \
+		echo "hubload -mode $$mode -duration $(BENCH_DURATION) -concurrency $(BENCH_CONCURRENCY)"; \
+		out=$$($(HUBLOAD) -hub $(HUB) -mode $$mode -duration $(BENCH_DURATION) -concurrency $(BENCH_CONCURRENCY)); rc=$$?; \
+		[ -z "$$out" ] || echo "$$out" | tee -a bench.out; \
+		[ $$rc -eq 0 ] || exit $$rc; \
+	done
 
 clean:
 	rm -rf $(BIN) .hub bench.out
