@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hubhq/hub/host/config"
 	"github.com/hubhq/hub/host/state"
 	"github.com/hubhq/hub/host/store"
 )
@@ -174,7 +175,11 @@ func runApply(e *env, args []string) error {
 	if !*auto && !confirmed(e) {
 		return errReported{"Apply cancelled."}
 	}
-	if err := commit(e, p.storeDir(), pl); err != nil {
+	src, err := state.ReadSource(p.dir, config.LoadOptions{Vars: p.vars.m, VarFiles: p.varFiles, Env: p.env})
+	if err != nil {
+		return err
+	}
+	if err := commit(e, p.storeDir(), pl, src); err != nil {
 		return err
 	}
 	if p.asJSON {
@@ -198,11 +203,12 @@ func confirmed(e *env) bool {
 	return strings.TrimSpace(line) == "yes"
 }
 
-// commit records the desired state as applied in one store transaction,
+// commit records the desired state as applied, with the source it was
+// built from (what hub serve runs), in one store transaction,
 // and only if the applied state is still the one the plan was made
 // against: another apply that landed in between (while the operator read
 // the plan) must not be overwritten by a plan that never showed it.
-func commit(e *env, dir string, pl *planned) error {
+func commit(e *env, dir string, pl *planned, src *state.Source) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
@@ -222,7 +228,10 @@ func commit(e *env, dir string, pl *planned) error {
 		if !bytes.Equal(curJSON, pl.appliedJSON) {
 			return errors.New("the applied state changed since this plan was made; nothing was applied: run hub apply again")
 		}
-		return pl.desired.Save(tx, store.DefaultTenant)
+		if err := pl.desired.Save(tx, store.DefaultTenant); err != nil {
+			return err
+		}
+		return state.SaveSource(tx, store.DefaultTenant, src)
 	})
 	if cerr := st.Close(); err == nil {
 		err = cerr

@@ -88,7 +88,8 @@ type Result struct {
 // neither skips nor repeats them.
 type Put struct {
 	// Tenant, Kind and ID name the key as in store.Key. Kind must not be
-	// one of this package's own kinds, "event" and "dedup".
+	// one of this package's own kinds, "event" and "dedup", except to
+	// delete an event once it has been routed.
 	Tenant, Kind, ID string
 	Value            []byte
 	// Delete removes the key instead of setting it; Value is ignored.
@@ -247,7 +248,9 @@ func newRequest(ctx context.Context, evs []Event, puts []Put) (*request, error) 
 		size += len(ev.Payload)
 	}
 	for i, p := range puts {
-		if p.Kind == kindEvent || p.Kind == kindDedup {
+		// The router deletes the events it has turned into runs; nothing
+		// else writes this package's kinds.
+		if (p.Kind == kindEvent && !p.Delete) || p.Kind == kindDedup {
 			return nil, fmt.Errorf("accept put %d of %d: kind %q belongs to the ingester", i+1, len(puts), p.Kind)
 		}
 		if _, err := store.Key(p.Tenant, p.Kind, p.ID); err != nil {

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hubhq/hub/host/poller"
+	"github.com/hubhq/hub/sdk/schema"
+	"github.com/hubhq/hub/sdk/wire"
+)
+
+// authState is a connection's credentials obtained at run time: a
+// session's login or a refreshed OAuth token. They live in memory only
+// (the encrypted credential store is a separate piece of work), so a
+// restart logs in again.
+type authState struct {
+	auth    wire.Auth
+	refresh string
+}
+
+// connFor returns the connection as a call needs it, logging a session
+// connection in first.
+func (e *Engine) connFor(ctx context.Context, rt *Runtime, c *connRT, handle wire.Connector) (wire.Connection, error) {
+	conn := c.wire
+	e.authMu.Lock()
+	st, ok := e.auth[c.name]
+	e.authMu.Unlock()
+	if ok {
+		conn.Auth = st.auth
+		return conn, nil
+	}
+	if c.auth != nil && c.auth.Type == schema.AuthSession {
+		if err := e.refreshAuth(ctx, rt, c, handle); err != nil {
+			return conn, err
+		}
+		e.authMu.Lock()
+		conn.Auth = e.auth[c.name].auth
+		e.authMu.Unlock()
+	}
+	return conn, nil
+}
+
+// refreshAuth obtains fresh credentials for c through the connector's
+// auth step: a new login for a session, a token refresh for OAuth 2.0.
+// Other schemes have nothing to refresh.
+func (e *Engine) refreshAuth(ctx context.Context, rt *Runtime, c *connRT, handle wire.Connector) error {
+	if c.auth == nil {
+		return fmt.Errorf("connection %s has no credentials to refresh", c.name)
+	}
+	req := wire.AuthStepRequest{Conn: c.wire}
+	switch c.auth.Type {
+	case schema.AuthSession:
+		creds, err := rt.sessionCredentials(c.cfg)
+		if err != nil {
+			return err
+		}
+		req.Step, req.Credentials = "login", creds
+	case schema.AuthOAuth2:
+		e.authMu.Lock()
+		st, ok := e.auth[c.name]
+		e.authMu.Unlock()
+		if !ok || st.refresh == "" {
+			return fmt.Errorf("connection %s has no refresh token", c.name)
+		}
+		req.Step, req.Credentials = "refresh", map[string]string{"refresh_token": st.refresh}
+	default:
+		return fmt.Errorf("connection %s uses %s auth, which cannot be refreshed", c.name, c.auth.Type)
+	}
+	res, err := handle.AuthStep(ctx, req)
+	if err != nil {
+		return fmt.Errorf("connection %s: %s: %w", c.name, req.Step, err)
+	}
+	st := &authState{auth: res.Auth, refresh: res.RefreshToken}
+	if st.auth.Type == "" {
+		st.auth.Type = c.auth.Type
+	}
+	e.authMu.Lock()
+	if prev, ok := e.auth[c.name]; ok && st.refresh == "" {
+		st.refresh = prev.refresh
+	}
+	e.auth[c.name] = st
+	e.authMu.Unlock()
+	e.log.Info("credentials refreshed", "connection", c.name, "step", req.Step)
+	return nil
+}
+
+// refreshForPoll is the poller's hook for auth_expired.
+func (e *Engine) refreshForPoll(ctx context.Context, t poller.Trigger) (wire.Connection, error) {
+	rt := e.rt.Load()
+	if rt == nil {
+		return t.Conn, fmt.Errorf("nothing applied")
+	}
+	f, ok := rt.flows[t.Workflow]
+	if !ok {
+		return t.Conn, fmt.Errorf("workflow %s is not applied", t.Workflow)
+	}
+	c := rt.conns[f.conn]
+	if err := e.refreshAuth(ctx, rt, c, t.Connector); err != nil {
+		return t.Conn, err
+	}
+	return e.connFor(ctx, rt, c, t.Connector)
+}

@@ -1,0 +1,328 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/hubhq/hub/host/config"
+	"github.com/hubhq/hub/host/lockfile"
+	"github.com/hubhq/hub/host/registry"
+	"github.com/hubhq/hub/sdk/schema"
+	"github.com/hubhq/hub/sdk/wire"
+)
+
+// Runtime is an applied workspace made ready to run: connections with
+// their locked connector and resolved credentials, workflows with their
+// expressions. A Runtime never changes; applying a new workspace swaps it
+// whole, so a step that started under one finishes under it.
+type Runtime struct {
+	ws    *config.Workspace
+	rc    *config.RunContext
+	env   string
+	conns map[string]*connRT
+	flows map[string]*flowRT
+	// installed is every connector binary in the plugin directory, so a
+	// run started on a version the lock no longer names can finish on it.
+	installed map[string]registry.Installed // by ref
+}
+
+type connRT struct {
+	name string
+	inst registry.Installed
+	// ref is "<source>@<version>".
+	ref  string
+	auth *config.Auth
+	wire wire.Connection
+	cfg  *config.Connection
+}
+
+type flowRT struct {
+	name     string
+	w        *config.Workflow
+	conn     string // the trigger's connection
+	trigger  string
+	mode     schema.Mode
+	interval time.Duration
+	config   json.RawMessage
+	when     hcl.Expression // nil: every event
+	steps    []*stepRT
+}
+
+type stepRT struct {
+	index  int
+	s      *config.Step
+	policy retryPolicy
+}
+
+// Compile prepares ws, locked by lock, to run. installed is the plugin
+// directory's content; secret resolves secret() in credentials and
+// mappings.
+//
+// modes gives, by workflow, the mode of triggers written without one (the
+// applied state records it, resolved from the connector's schema).
+func Compile(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Installed, modes map[string]schema.Mode, secret config.SecretFunc, tenant string) (*Runtime, error) {
+	rc, err := ws.NewRunContext(secret)
+	if err != nil {
+		return nil, err
+	}
+	rt := &Runtime{ws: ws, rc: rc, env: ws.Environment, conns: map[string]*connRT{}, flows: map[string]*flowRT{}, installed: map[string]registry.Installed{}}
+	for _, inst := range installed {
+		rt.installed[refOf(inst)] = inst
+	}
+	for _, c := range ws.Connections {
+		inst, err := lock.Installed(c.Connector, installed)
+		if err != nil {
+			return nil, fmt.Errorf("connection %s: %w", c.Name, err)
+		}
+		ref := refOf(inst)
+		rt.installed[ref] = inst // carries the lock's checksum
+		cr := &connRT{name: c.Name, inst: inst, ref: ref, auth: c.Auth, cfg: c}
+		wc, err := rt.resolveConn(c, tenant)
+		if err != nil {
+			return nil, err
+		}
+		cr.wire = wc
+		rt.conns[c.Name] = cr
+	}
+	for _, w := range ws.Workflows {
+		if w.Trigger == nil {
+			return nil, fmt.Errorf("workflow %s has no trigger", w.Name)
+		}
+		f := &flowRT{name: w.Name, w: w, conn: w.Trigger.Connection, trigger: w.Trigger.Name, mode: w.Trigger.Mode}
+		if _, ok := rt.conns[f.conn]; !ok {
+			return nil, fmt.Errorf("workflow %s: trigger connection %q is not defined", w.Name, f.conn)
+		}
+		if f.mode == "" {
+			f.mode = modes[w.Name]
+			if f.mode == "" {
+				return nil, fmt.Errorf("workflow %s: trigger %s has no mode; set mode", w.Name, f.trigger)
+			}
+		}
+		f.interval = w.Trigger.Interval
+		if w.Trigger.Config != nil {
+			raw, err := rt.evalJSON(w.Trigger.Config.Expr, cty.NilVal, nil)
+			if err != nil {
+				return nil, fmt.Errorf("workflow %s: trigger config: %w", w.Name, err)
+			}
+			f.config = raw
+		}
+		if w.Trigger.When != nil {
+			f.when = w.Trigger.When.Expr
+		}
+		for i, s := range w.Steps {
+			if _, ok := rt.conns[s.Connection]; !ok {
+				return nil, fmt.Errorf("workflow %s, step %s: connection %q is not defined", w.Name, s.Name, s.Connection)
+			}
+			f.steps = append(f.steps, &stepRT{index: i, s: s, policy: policyOf(s.Retry)})
+		}
+		rt.flows[w.Name] = f
+	}
+	return rt, nil
+}
+
+func refOf(inst registry.Installed) string {
+	return inst.Source + "@" + inst.Version.String()
+}
+
+// resolveConn evaluates a connection's credentials and properties, with
+// secrets, into what a connector call carries.
+func (rt *Runtime) resolveConn(c *config.Connection, tenant string) (wire.Connection, error) {
+	wc := wire.Connection{Name: c.Name, Environment: rt.env, Tenant: tenant, Env: map[string]string{}}
+	for k, v := range c.Env {
+		if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+			wc.Env[k] = v.AsString()
+		}
+	}
+	if c.Properties != nil {
+		raw, err := rt.evalJSON(c.Properties.Expr, cty.NilVal, nil)
+		if err != nil {
+			return wc, fmt.Errorf("connection %s: properties: %w", c.Name, err)
+		}
+		wc.Properties = raw
+	}
+	if c.Auth == nil {
+		wc.Auth = wire.Auth{Type: schema.AuthNone}
+		return wc, nil
+	}
+	a := wire.Auth{Type: c.Auth.Type}
+	str := func(name string) (string, error) {
+		at, ok := c.Auth.Attributes[name]
+		if !ok {
+			return "", nil
+		}
+		v, diags := rt.rc.Eval(at.Expr, cty.NilVal, nil)
+		if diags.HasErrors() {
+			return "", fmt.Errorf("connection %s: auth %s: %s", c.Name, name, diagText(diags))
+		}
+		v, _ = v.UnmarkDeep()
+		if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+			return "", fmt.Errorf("connection %s: auth %s: want a string", c.Name, name)
+		}
+		return v.AsString(), nil
+	}
+	var err error
+	get := func(name string, into *string) {
+		if err == nil {
+			*into, err = str(name)
+		}
+	}
+	switch c.Auth.Type {
+	case schema.AuthBasic, schema.AuthDigest:
+		get("username", &a.Username)
+		get("password", &a.Password)
+	case schema.AuthAPIKey:
+		get("key", &a.APIKey)
+	case schema.AuthBearer:
+		get("token", &a.Token)
+	case schema.AuthSession, schema.AuthOAuth2:
+		// Session logins and OAuth tokens are obtained at run time by an
+		// auth step; the credentials they need are read then.
+	}
+	if err != nil {
+		return wc, err
+	}
+	wc.Auth = a
+	return wc, nil
+}
+
+// sessionCredentials evaluates a session connection's credentials object
+// into the strings a login step takes.
+func (rt *Runtime) sessionCredentials(c *config.Connection) (map[string]string, error) {
+	out := map[string]string{}
+	if c.Auth == nil {
+		return out, nil
+	}
+	at, ok := c.Auth.Attributes["credentials"]
+	if !ok {
+		return out, nil
+	}
+	v, diags := rt.rc.Eval(at.Expr, cty.NilVal, nil)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("connection %s: auth credentials: %s", c.Name, diagText(diags))
+	}
+	v, _ = v.UnmarkDeep()
+	if v.IsNull() || !v.IsKnown() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return nil, fmt.Errorf("connection %s: auth credentials: want an object of strings", c.Name)
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		k, ev := it.Element()
+		if ev.IsNull() || ev.Type() != cty.String {
+			return nil, fmt.Errorf("connection %s: auth credentials.%s: want a string", c.Name, k.AsString())
+		}
+		out[k.AsString()] = ev.AsString()
+	}
+	return out, nil
+}
+
+// evalJSON evaluates expr to JSON.
+func (rt *Runtime) evalJSON(expr hcl.Expression, event cty.Value, outputs map[string]cty.Value) (json.RawMessage, error) {
+	v, diags := rt.rc.Eval(expr, event, outputs)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s", diagText(diags))
+	}
+	return toJSON(v)
+}
+
+func toJSON(v cty.Value) (json.RawMessage, error) {
+	v, _ = v.UnmarkDeep()
+	if !v.IsWhollyKnown() {
+		return nil, fmt.Errorf("the value is not known")
+	}
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil, fmt.Errorf("encode as JSON: %w", err)
+	}
+	return b, nil
+}
+
+// fromJSON turns a stored JSON document into a cty value for mappings.
+func fromJSON(raw json.RawMessage) (cty.Value, error) {
+	if len(raw) == 0 {
+		return cty.NullVal(cty.DynamicPseudoType), nil
+	}
+	ty, err := ctyjson.ImpliedType(raw)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("read JSON: %w", err)
+	}
+	v, err := ctyjson.Unmarshal(raw, ty)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("read JSON: %w", err)
+	}
+	return v, nil
+}
+
+// redactedJSON is v as JSON for the run history, with every sensitive
+// part replaced by "(sensitive)".
+func redactedJSON(v cty.Value) json.RawMessage {
+	if !config.IsSensitive(v) {
+		b, err := toJSON(v)
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	red, err := cty.Transform(v, func(_ cty.Path, v cty.Value) (cty.Value, error) {
+		if v.HasMark(config.Sensitive) {
+			return cty.StringVal("(sensitive)"), nil
+		}
+		return v, nil
+	})
+	if err != nil {
+		return json.RawMessage(`"(sensitive)"`)
+	}
+	b, err := toJSON(red)
+	if err != nil {
+		return json.RawMessage(`"(sensitive)"`)
+	}
+	return b
+}
+
+func diagText(diags hcl.Diagnostics) string {
+	var parts []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		s := d.Summary
+		if d.Detail != "" {
+			s += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			s = fmt.Sprintf("%s:%d,%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, s)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// retryPolicy is a step's retry block with defaults applied.
+type retryPolicy struct {
+	attempts    int
+	exponential bool
+	initial     time.Duration
+	max         time.Duration
+}
+
+func policyOf(r *config.Retry) retryPolicy {
+	p := retryPolicy{attempts: config.DefaultRetryAttempts, exponential: true, initial: config.DefaultRetryInitial, max: config.DefaultRetryMax}
+	if r == nil {
+		return p
+	}
+	if r.Attempts > 0 {
+		p.attempts = r.Attempts
+	}
+	p.exponential = r.Backoff != config.BackoffConstant
+	if r.Initial > 0 {
+		p.initial = r.Initial
+	}
+	if r.Max > 0 {
+		p.max = r.Max
+	}
+	return p
+}

@@ -1,0 +1,309 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/limiter"
+	"github.com/hubhq/hub/host/logbus"
+	"github.com/hubhq/hub/host/poller"
+	"github.com/hubhq/hub/host/registry"
+	"github.com/hubhq/hub/host/runs"
+	"github.com/hubhq/hub/host/server"
+	"github.com/hubhq/hub/host/store"
+	"github.com/hubhq/hub/sdk/wire"
+)
+
+// Options configure an Engine. Store, Ingest and Connector are required.
+type Options struct {
+	Store  *store.Store
+	Ingest *ingest.Ingester
+	// Connector returns the handle of an installed connector version
+	// (supervisor.Supervisor.Connector).
+	Connector func(registry.Installed) wire.Connector
+	Logger    hclog.Logger
+	// Logs receives one entry per run and step event, for hub logs -f.
+	Logs *logbus.Bus
+	// Metrics registers the engine's metrics; nil registers none.
+	Metrics prometheus.Registerer
+	// Tenant is the tenant this engine serves (store.DefaultTenant).
+	Tenant string
+	// BaseURL is the host's public address, for webhook URLs.
+	BaseURL string
+	// Version is hub's version, for status.
+	Version string
+	// Workers is how many goroutines each connection's lane runs (the
+	// connection's concurrency limit bounds the calls in flight).
+	Workers int
+	// ActionTimeout bounds one action call (default 60s).
+	ActionTimeout time.Duration
+	// DefaultLimits apply to connections without a limits block.
+	DefaultLimits limiter.Limits
+	// Breaker configures each connection's circuit breaker.
+	Breaker limiter.BreakerOptions
+	// Retention bounds the run history.
+	Retention runs.Retention
+	// TriggerAlert is how long a trigger may keep failing before the
+	// host logs a warning about it (default 5m).
+	TriggerAlert time.Duration
+	// QueueHigh is the queue depth at which polling slows down.
+	QueueHigh int
+}
+
+// Engine runs the applied workflows of one tenant.
+type Engine struct {
+	opts      Options
+	log       hclog.Logger
+	st        *store.Store
+	in        *ingest.Ingester
+	tenant    string
+	installID string
+	started   time.Time
+
+	rt     atomic.Pointer[Runtime]
+	poll   *poller.Poller
+	ready  atomic.Bool
+	closed atomic.Bool
+
+	lanesMu sync.Mutex
+	lanes   map[string]*lane
+
+	routerWake chan struct{}
+	deadCount  atomic.Int64
+	deadMu     sync.Mutex
+
+	authMu sync.Mutex
+	auth   map[string]*authState // refreshed credentials by connection
+
+	subsMu sync.Mutex
+	subs   map[string]*subscription // by workflow
+
+	health *healthBook
+	m      *metrics
+
+	ctx      context.Context // cancelled when the engine stops for good
+	cancel   context.CancelFunc
+	stopWork chan struct{} // closed when workers must stop taking jobs
+	bg       sync.WaitGroup
+	workers  sync.WaitGroup
+}
+
+// New returns an Engine; call Start to load its queue and begin work.
+func New(opts Options) (*Engine, error) {
+	if opts.Store == nil || opts.Ingest == nil || opts.Connector == nil {
+		return nil, errors.New("engine: Store, Ingest and Connector are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.Tenant == "" {
+		opts.Tenant = store.DefaultTenant
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 64
+	}
+	if opts.ActionTimeout <= 0 {
+		opts.ActionTimeout = 60 * time.Second
+	}
+	if opts.TriggerAlert <= 0 {
+		opts.TriggerAlert = 5 * time.Minute
+	}
+	if opts.QueueHigh <= 0 {
+		opts.QueueHigh = 10000
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		opts: opts, log: opts.Logger, st: opts.Store, in: opts.Ingest, tenant: opts.Tenant,
+		started: time.Now(), lanes: map[string]*lane{}, routerWake: make(chan struct{}, 1),
+		auth: map[string]*authState{}, subs: map[string]*subscription{}, health: newHealthBook(),
+		ctx: ctx, cancel: cancel, stopWork: make(chan struct{}),
+	}
+	e.m = newMetrics(e, opts.Metrics)
+	e.poll = poller.New(poller.Options{
+		Store: opts.Store, Ingest: opts.Ingest, Logger: opts.Logger.Named("poll"),
+		Backpressure: e.backpressure, Refresh: e.refreshForPoll, Health: e.pollHealth,
+	})
+	return e, nil
+}
+
+// Start loads the install id, the dead-letter count and every queued job,
+// then starts the router, the lanes and the housekeeping. rt is the
+// runtime to run; it may be nil when nothing has been applied yet.
+func (e *Engine) Start(rt *Runtime) error {
+	id, err := e.loadInstallID()
+	if err != nil {
+		return err
+	}
+	e.installID = id
+	if err := e.loadQueue(); err != nil {
+		return err
+	}
+	if rt != nil {
+		if err := e.Apply(rt); err != nil {
+			return err
+		}
+	}
+	e.bg.Add(3)
+	go e.routeLoop()
+	go e.housekeeping()
+	go e.watchTriggers()
+	e.ready.Store(true)
+	return nil
+}
+
+// loadInstallID returns this data directory's random id, creating it on
+// first start. Idempotency keys include it, so a fresh data directory
+// never repeats the keys of another.
+func (e *Engine) loadInstallID() (string, error) {
+	v, ok, err := e.st.Get(e.tenant, "meta", "install-id")
+	if err != nil {
+		return "", fmt.Errorf("read install id: %w", err)
+	}
+	if ok {
+		return string(v), nil
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make install id: %w", err)
+	}
+	id := hex.EncodeToString(b)
+	if err := e.st.Put(e.tenant, "meta", "install-id", []byte(id)); err != nil {
+		return "", fmt.Errorf("store install id: %w", err)
+	}
+	return id, nil
+}
+
+// loadQueue puts every stored job back into its lane and counts the dead
+// letters.
+func (e *Engine) loadQueue() error {
+	var jobs []*job
+	dead := 0
+	err := e.st.View(func(tx *store.Tx) error {
+		if err := tx.Scan(e.tenant, runs.KindJob, "", 0, func(id string, v []byte) error {
+			j, err := decodeJob(id, v)
+			if err != nil {
+				e.log.Error("skipping an unreadable job", "job", id, "error", err)
+				return nil
+			}
+			jobs = append(jobs, j)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.Scan(e.tenant, runs.KindDead, "", 0, func(string, []byte) error { dead++; return nil })
+	})
+	if err != nil {
+		return fmt.Errorf("load the queue: %w", err)
+	}
+	for _, j := range jobs {
+		e.lane(j.conn).push(j)
+	}
+	e.deadCount.Store(int64(dead))
+	if len(jobs) > 0 {
+		e.log.Info("queue loaded", "jobs", len(jobs), "dead_letters", dead)
+	}
+	return nil
+}
+
+// Apply makes rt the running workflows: new runs use it at once, steps
+// already executing finish on the runtime they started with, and runs
+// in flight keep the connector versions they were created with.
+func (e *Engine) Apply(rt *Runtime) error {
+	e.rt.Store(rt)
+	for name, c := range rt.conns {
+		e.lane(name).setLimits(e.limitsOf(c))
+	}
+	e.syncSubscriptions(rt)
+	e.poll.Set(e.pollTriggers(rt))
+	e.health.sync(rt, e.webhookURL)
+	e.kickRouter()
+	return nil
+}
+
+// SetBaseURL sets the host's public address once the server listens;
+// call it before Start.
+func (e *Engine) SetBaseURL(u string) { e.opts.BaseURL = u }
+
+// Ready implements server.Backend.
+func (e *Engine) Ready() error {
+	if !e.ready.Load() || e.closed.Load() {
+		return server.ErrUnavailable
+	}
+	return nil
+}
+
+// Shutdown stops the engine: polling and routing stop at once, lanes
+// stop taking jobs, steps in flight get grace to finish (then their calls
+// are cancelled and their jobs stay queued for the next start), and every
+// outcome is committed before it returns. The caller closes the ingester
+// and the store afterwards.
+func (e *Engine) Shutdown(grace time.Duration) {
+	if e.closed.Swap(true) {
+		return
+	}
+	e.ready.Store(false)
+	e.poll.Close()
+	close(e.stopWork)
+	done := make(chan struct{})
+	go func() { e.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		e.log.Warn("grace period over; cancelling the steps still running (their jobs stay queued)", "grace", grace)
+		e.cancel()
+		<-done
+	}
+	e.cancel()
+	e.bg.Wait()
+}
+
+// idempotencyKey is the key of every attempt of one step of one run.
+func (e *Engine) idempotencyKey(run, step string) string {
+	sum := sha256.Sum256([]byte(e.installID + "\x00" + e.tenant + "\x00" + run + "\x00" + step))
+	return hex.EncodeToString(sum[:16])
+}
+
+// commit stores puts in one synced transaction through the group commit.
+func (e *Engine) commit(ctx context.Context, puts []ingest.Put) error {
+	_, err := e.in.AcceptWith(ctx, nil, puts)
+	return err
+}
+
+func (e *Engine) putJSON(kind, id string, v any) (ingest.Put, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ingest.Put{}, fmt.Errorf("encode %s %s: %w", kind, id, err)
+	}
+	return ingest.Put{Tenant: e.tenant, Kind: kind, ID: id, Value: b}, nil
+}
+
+func (e *Engine) publish(level, msg string, run *runs.Run, step string, attempt int, fields map[string]any) {
+	if e.opts.Logs == nil {
+		return
+	}
+	en := logbus.Entry{Time: time.Now().UTC(), Level: level, Message: msg, Tenant: e.tenant, Step: step, Attempt: attempt, Fields: fields}
+	if run != nil {
+		en.Workflow, en.Run = run.Workflow, run.ID
+	}
+	e.opts.Logs.Publish(en)
+}
+
+func (e *Engine) webhookURL(workflow string) (url, path string) {
+	path = "/webhooks/" + workflow
+	if e.tenant != store.DefaultTenant {
+		path = "/t/" + e.tenant + path
+	}
+	return e.opts.BaseURL + path, path
+}

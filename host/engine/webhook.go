@@ -1,0 +1,236 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/runs"
+	"github.com/hubhq/hub/host/server"
+	"github.com/hubhq/hub/host/store"
+	"github.com/hubhq/hub/sdk/fault"
+	"github.com/hubhq/hub/sdk/schema"
+	"github.com/hubhq/hub/sdk/wire"
+)
+
+// kindSubscription holds a webhook trigger's subscription, by workflow.
+const kindSubscription = "subscription"
+
+// subscription is a webhook trigger's registration: the signing secret
+// hub generated (or the third party returned) and the connector's state.
+type subscription struct {
+	Workflow string          `json:"workflow"`
+	ID       string          `json:"id,omitempty"`
+	Secret   string          `json:"secret"`
+	State    json.RawMessage `json:"state,omitempty"`
+	URL      string          `json:"url"`
+	// Connector is the "<source>@<version>" that made the subscription.
+	Connector string `json:"connector"`
+}
+
+// Webhook implements server.Backend: verify and parse a delivery with the
+// trigger's connector, then store its events durably before answering.
+func (e *Engine) Webhook(ctx context.Context, req server.WebhookRequest) (*server.WebhookResponse, error) {
+	if err := e.Ready(); err != nil {
+		return nil, err
+	}
+	if req.Tenant != e.tenant {
+		return nil, fmt.Errorf("tenant %q: %w", req.Tenant, server.ErrNotFound)
+	}
+	rt := e.rt.Load()
+	var f *flowRT
+	if rt != nil {
+		f = rt.flows[req.Workflow]
+	}
+	if f == nil || f.mode != schema.ModeWebhook {
+		return nil, fmt.Errorf("no webhook trigger for workflow %q: %w", req.Workflow, server.ErrNotFound)
+	}
+	c := rt.conns[f.conn]
+	handle := e.opts.Connector(c.inst)
+	sub := e.subscription(req.Workflow)
+	conn, err := e.connFor(ctx, rt, c, handle)
+	if err != nil {
+		e.health.failed(req.Workflow, err)
+		return nil, err
+	}
+	wr := wire.WebhookRequest{Trigger: f.trigger, Conn: conn, Config: f.config,
+		HTTP: wire.HTTPRequest{Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body, RemoteAddr: req.RemoteAddr}}
+	if sub != nil {
+		wr.Secret, wr.SubscriptionState = sub.Secret, sub.State
+	}
+	res, err := handle.HandleWebhook(ctx, wr)
+	if err != nil {
+		e.health.failed(req.Workflow, err)
+		e.m.webhookRejected.WithLabelValues(req.Workflow, fault.KindOf(err).String()).Inc()
+		if res.Response != nil {
+			return toServerResponse(res.Response), err
+		}
+		status := http.StatusBadRequest
+		switch fault.KindOf(err) {
+		case fault.Retryable, fault.RateLimited, fault.AuthExpired:
+			status = http.StatusServiceUnavailable
+		}
+		return &server.WebhookResponse{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: errorBody(err.Error())}, err
+	}
+	evs := make([]ingest.Event, len(res.Events))
+	trigger := req.Workflow + "/" + f.trigger
+	now := time.Now()
+	for i, ev := range res.Events {
+		evs[i] = ingest.Event{Tenant: e.tenant, Trigger: trigger, ID: ev.ID, Payload: ev.Payload, ReceivedAt: now}
+	}
+	accepted, dups := 0, 0
+	if len(evs) > 0 {
+		results, err := e.in.Accept(ctx, evs)
+		if err != nil {
+			e.health.failed(req.Workflow, err)
+			return nil, fmt.Errorf("store the delivery's events: %w", err)
+		}
+		for _, r := range results {
+			if r.Status == ingest.Accepted {
+				accepted++
+			} else {
+				dups++
+			}
+		}
+		e.kickRouter()
+	}
+	e.health.received(req.Workflow, accepted, now)
+	e.m.eventsAccepted.WithLabelValues(req.Workflow).Add(float64(accepted))
+	e.m.eventsDuplicate.WithLabelValues(req.Workflow).Add(float64(dups))
+	if res.Response != nil {
+		return toServerResponse(res.Response), nil
+	}
+	body, _ := json.Marshal(map[string]int{"accepted": accepted, "duplicates": dups})
+	return &server.WebhookResponse{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}, nil
+}
+
+func toServerResponse(r *wire.HTTPResponse) *server.WebhookResponse {
+	return &server.WebhookResponse{Status: r.Status, Header: r.Header, Body: r.Body}
+}
+
+func errorBody(msg string) []byte {
+	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": "rejected", "message": msg}})
+	return b
+}
+
+func (e *Engine) subscription(workflow string) *subscription {
+	e.subsMu.Lock()
+	defer e.subsMu.Unlock()
+	return e.subs[workflow]
+}
+
+// syncSubscriptions makes sure every webhook trigger of rt has a
+// subscription (asking the third party to deliver when the connector can)
+// and removes those of triggers no longer applied.
+func (e *Engine) syncSubscriptions(rt *Runtime) {
+	stored := map[string]*subscription{}
+	_ = e.st.View(func(tx *store.Tx) error {
+		return tx.Scan(e.tenant, kindSubscription, "", 0, func(id string, v []byte) error {
+			s := &subscription{}
+			if err := json.Unmarshal(v, s); err == nil {
+				stored[id] = s
+			}
+			return nil
+		})
+	})
+	want := map[string]bool{}
+	for name, f := range rt.flows {
+		if f.mode != schema.ModeWebhook {
+			continue
+		}
+		want[name] = true
+		url, _ := e.webhookURL(name)
+		if s, ok := stored[name]; ok && s.URL == url {
+			e.subsMu.Lock()
+			e.subs[name] = s
+			e.subsMu.Unlock()
+			continue
+		}
+		c := rt.conns[f.conn]
+		secret := make([]byte, 24)
+		if _, err := rand.Read(secret); err != nil {
+			e.log.Error("cannot make a webhook secret", "workflow", name, "error", err)
+			continue
+		}
+		s := &subscription{Workflow: name, Secret: hex.EncodeToString(secret), URL: url, Connector: c.ref}
+		handle := e.opts.Connector(c.inst)
+		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+		conn, err := e.connFor(ctx, rt, c, handle)
+		if err == nil {
+			var got wire.Subscription
+			got, err = handle.SubscribeWebhook(ctx, wire.SubscribeRequest{Trigger: f.trigger, Conn: conn, Config: f.config, URL: url, Secret: s.Secret})
+			if err == nil {
+				s.ID, s.State = got.ID, got.State
+				if got.Secret != "" {
+					s.Secret = got.Secret
+				}
+			}
+		}
+		cancel()
+		if err != nil {
+			// The trigger still receives deliveries an operator
+			// registers by hand with the URL and secret (hub webhooks).
+			e.log.Warn("webhook subscription with the third party failed; register the URL by hand or fix and apply again", "workflow", name, "error", err)
+			e.health.failed(name, err)
+		}
+		b, _ := json.Marshal(s)
+		if err := e.st.Put(e.tenant, kindSubscription, name, b); err != nil {
+			e.log.Error("cannot store a webhook subscription", "workflow", name, "error", err)
+			continue
+		}
+		e.subsMu.Lock()
+		e.subs[name] = s
+		e.subsMu.Unlock()
+	}
+	for name, s := range stored {
+		if want[name] {
+			continue
+		}
+		if inst, ok := rt.installed[s.Connector]; ok && s.ID != "" {
+			ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+			err := e.opts.Connector(inst).UnsubscribeWebhook(ctx, wire.UnsubscribeRequest{Subscription: wire.Subscription{ID: s.ID, State: s.State}})
+			cancel()
+			if err != nil {
+				e.log.Warn("webhook unsubscribe failed", "workflow", name, "error", err)
+			}
+		}
+		if err := e.st.Delete(e.tenant, kindSubscription, name); err != nil {
+			e.log.Error("cannot delete a webhook subscription", "workflow", name, "error", err)
+		}
+		e.subsMu.Lock()
+		delete(e.subs, name)
+		e.subsMu.Unlock()
+	}
+}
+
+// Webhooks implements server.Backend.
+func (e *Engine) Webhooks(_ context.Context, tenant string) ([]runs.Webhook, error) {
+	if tenant != e.tenant {
+		return []runs.Webhook{}, nil
+	}
+	rt := e.rt.Load()
+	out := []runs.Webhook{}
+	if rt == nil {
+		return out, nil
+	}
+	for name, f := range rt.flows {
+		if f.mode != schema.ModeWebhook {
+			continue
+		}
+		url, path := e.webhookURL(name)
+		w := runs.Webhook{Workflow: name, Connection: f.conn, Trigger: f.trigger, URL: url, Path: path}
+		if s := e.subscription(name); s != nil {
+			w.Secret = s.Secret
+		}
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].Workflow < out[k].Workflow })
+	return out, nil
+}
