@@ -201,6 +201,15 @@ func (e *apiError) Error() string {
 	return e.message
 }
 
+// Unwrap makes a 400 a usage error (exit 2): the request was built from
+// the flags, and the server says which value it refuses.
+func (e *apiError) Unwrap() error {
+	if e.status == http.StatusBadRequest {
+		return errUsage
+	}
+	return nil
+}
+
 // do sends one request and returns the response when it is a 2xx; any
 // other answer becomes an *apiError with the server's message.
 func (c *adminClient) do(ctx context.Context, method, path string, q url.Values, body any) (*http.Response, error) {

@@ -56,7 +56,13 @@ func newFakeHub(t *testing.T, logs http.HandlerFunc) *fakeHub {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, webhooksFixture)
 	})
-	mux.HandleFunc("GET /v1/runs", answer(map[string]any{"runs": summariesFixture(now), "next": "r-1"}))
+	mux.HandleFunc("GET /v1/runs", func(w http.ResponseWriter, r *http.Request) {
+		if st := r.URL.Query().Get("status"); st == "bogus" {
+			apiErr(w, http.StatusBadRequest, "bad_request", `status "bogus": want one of [running succeeded failed dead discarded]`)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"runs": summariesFixture(now), "next": "r-1"})
+	})
 	mux.HandleFunc("GET /v1/runs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		run := runFixture(now)
 		switch id := r.PathValue("id"); id {
@@ -432,6 +438,14 @@ func TestAdmin_UnknownRunPrintsTheServerMessage(t *testing.T) {
 	f := newFakeHub(t, nil)
 	r := f.hub(t, "", "runs", "show", "nope")
 	if r.code != 1 || r.stderr != "hub runs: run nope not found\n" {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestAdmin_AValueTheServerRefusesIsAUsageError(t *testing.T) {
+	f := newFakeHub(t, nil)
+	r := f.hub(t, "", "runs", "list", "-status", "bogus")
+	if r.code != 2 || r.stderr != "hub runs: status \"bogus\": want one of [running succeeded failed dead discarded]\n" {
 		t.Fatalf("got %+v", r)
 	}
 }
