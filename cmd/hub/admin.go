@@ -566,9 +566,27 @@ func runsList(e *env, args []string) error {
 		return err
 	}
 	if doc.Next != "" {
-		fmt.Fprintf(e.stdout, "\nMore: hub runs list -before %s\n", doc.Next)
+		// The next page is the same listing: keep the filters.
+		next := "hub runs list"
+		for _, f := range []struct{ name, value string }{{"workflow", workflow}, {"status", status}, {"limit", q.Get("limit")}, {"before", doc.Next}} {
+			if f.value != "" {
+				next += " -" + f.name + " " + shellWord(f.value)
+			}
+		}
+		fmt.Fprintf(e.stdout, "\nMore: %s\n", next)
 	}
 	return nil
+}
+
+// shellWord quotes s for a shell when it has anything but letters,
+// digits and -_.:/@.
+func shellWord(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/@", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
 }
 
 func runsShow(e *env, args []string) error {

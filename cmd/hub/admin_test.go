@@ -512,7 +512,10 @@ func TestAdmin_RunsListSendsTheFiltersAndPrintsATable(t *testing.T) {
 	if strings.Join(got[:6], " ") != "r-2 paid_orders dead charge 3 2h" || !strings.HasSuffix(got[len(got)-1], "...") {
 		t.Errorf("row with a long error: %q", got)
 	}
-	contains(t, "runs list", r.stdout, "More: hub runs list -before r-1")
+	contains(t, "runs list", r.stdout, "\nMore: hub runs list -workflow paid_orders -status dead -limit 2 -before r-1\n")
+	if r := f.mustHub(t, "runs", "list", "-workflow", "it's"); !strings.Contains(r.stdout, `More: hub runs list -workflow 'it'\''s' -before r-1`) {
+		t.Errorf("a filter that needs quoting:\n%s", r.stdout)
+	}
 }
 
 func TestAdmin_RunsShowPrintsEveryStepWithItsAttempts(t *testing.T) {
