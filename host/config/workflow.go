@@ -175,7 +175,7 @@ func (l *loader) condition(a *hcl.Attribute, s *scope) *Attribute {
 }
 
 func (l *loader) decodeStep(b *hcl.Block, s *scope) *Step {
-	st := &Step{Name: b.Labels[0], OnError: OnErrorFail, DeclRange: b.DefRange}
+	st := &Step{Name: b.Labels[0], OnError: OnErrorDeadLetter, DeclRange: b.DefRange}
 	content, diags := b.Body.Content(actionSchema)
 	l.add(diags)
 	if a, ok := content.Attributes["connection"]; ok {

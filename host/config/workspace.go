@@ -144,14 +144,20 @@ type Trigger struct {
 	DeclRange hcl.Range
 }
 
-// OnError says what happens when a step fails for good.
+// OnError says what happens when a step fails for good (a permanent
+// error, or its retries ran out).
 type OnError string
 
 // OnError values.
 const (
-	OnErrorFail       OnError = "fail"
-	OnErrorContinue   OnError = "continue"
+	// OnErrorDeadLetter, the default: the run stops and waits in the
+	// dead-letter queue, from which an operator replays or discards it.
 	OnErrorDeadLetter OnError = "dead_letter"
+	// OnErrorFail: the run stops and is marked failed; it is not queued
+	// for replay (for steps whose failure is expected and final).
+	OnErrorFail OnError = "fail"
+	// OnErrorContinue: the step is marked failed and the run goes on.
+	OnErrorContinue OnError = "continue"
 )
 
 // Step is one action call in a workflow.
