@@ -49,6 +49,7 @@ func commands() map[string]command {
 		"fmt":        {"rewrite the workspace's HCL files in canonical format", runFmt},
 		"plan":       {"show what apply would change in the applied state", runPlan},
 		"apply":      {"record the workspace as the applied state, after showing the plan", runApply},
+		"serve":      {"run the applied workflows: webhooks, polling, the queue and the admin API", runServe},
 		"status":     {"a running hub serve's connections, triggers and queue", runStatus},
 		"webhooks":   {"the webhook triggers' URLs and signing secrets", runWebhooks},
 		"runs":       {"list workflow runs and show one with its steps", runRuns},

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/hubhq/hub/host/atomicfile"
+	"github.com/hubhq/hub/host/config"
+	"github.com/hubhq/hub/host/engine"
+	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/limiter"
+	"github.com/hubhq/hub/host/lockfile"
+	"github.com/hubhq/hub/host/logbus"
+	"github.com/hubhq/hub/host/registry"
+	"github.com/hubhq/hub/host/runs"
+	"github.com/hubhq/hub/host/server"
+	"github.com/hubhq/hub/host/state"
+	"github.com/hubhq/hub/host/store"
+	"github.com/hubhq/hub/host/supervisor"
+	"github.com/hubhq/hub/sdk/schema"
+)
+
+func runServe(e *env, args []string) error {
+	var p planFlags
+	fs := p.register(e, "serve")
+	addr := fs.String("addr", server.DefaultAddr, "the address to listen on (loopback by default; 0.0.0.0:PORT exposes hub to the network)")
+	publicURL := fs.String("public-url", "", "the address third parties reach hub at, for webhook URLs (default http://<addr>)")
+	workers := fs.Int("workers", 64, "workers per connection (the connection's concurrency limit bounds calls in flight)")
+	grace := fs.Duration("grace", 30*time.Second, "on SIGTERM, how long steps in flight may take to finish")
+	maxBody := fs.Int64("max-body", server.DefaultMaxBodyBytes, "the largest webhook body accepted, in bytes (larger: 413)")
+	keepAge := fs.Duration("keep-runs-for", 30*24*time.Hour, "drop finished runs older than this (0 keeps them)")
+	keepRuns := fs.Int("keep-runs", 100000, "keep at most this many runs, dropping the oldest finished ones (0: no limit)")
+	alert := fs.Duration("trigger-alert", 5*time.Minute, "warn when a trigger has been failing this long")
+	actionTimeout := fs.Duration("action-timeout", 60*time.Second, "how long one action call may take")
+	if err := parseNone(fs, args); err != nil {
+		return err
+	}
+	log := serveLogger(e)
+	dataDir := p.storeDir()
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	apiKey, err := loadAPIKey(e, dataDir)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(dataDir, log.Named("store"))
+	if err != nil {
+		return fmt.Errorf("%w (is another hub serve using this data directory? see -data-dir)", err)
+	}
+	in := ingest.New(st, ingest.Options{Logger: log.Named("ingest")})
+	sup := supervisor.New(supervisor.Options{Logger: log.Named("plugin")})
+	closeAll := func() {
+		sup.Close()
+		if err := in.Close(); err != nil {
+			log.Error("closing the ingester", "error", err)
+		}
+		if err := st.Close(); err != nil {
+			log.Error("closing the store", "error", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	logs := logbus.New(2000)
+	eng, err := engine.New(engine.Options{
+		Store: st, Ingest: in, Connector: sup.Connector, Logger: log.Named("engine"), Logs: logs, Metrics: reg,
+		Tenant: store.DefaultTenant, Version: version, Workers: *workers, ActionTimeout: *actionTimeout,
+		DefaultLimits: limiter.Limits{}, Retention: runs.Retention{MaxAge: *keepAge, MaxRuns: *keepRuns}, TriggerAlert: *alert,
+	})
+	if err != nil {
+		closeAll()
+		return err
+	}
+	srv, err := server.New(eng, server.Options{Addr: *addr, APIKey: apiKey, MaxBodyBytes: *maxBody, Logger: log.Named("http"), Metrics: reg, Logs: logs})
+	if err != nil {
+		closeAll()
+		return err
+	}
+	la, err := srv.Listen()
+	if err != nil {
+		closeAll()
+		return err
+	}
+	base := *publicURL
+	if base == "" {
+		base = "http://" + la.String()
+	}
+	eng.SetBaseURL(strings.TrimSuffix(base, "/"))
+
+	rt, err := compileApplied(e, &p, st, log)
+	if err != nil {
+		closeAll()
+		return err
+	}
+	if err := eng.Start(rt); err != nil {
+		closeAll()
+		return err
+	}
+	info := serveInfo{Addr: la.String(), URL: "http://" + la.String(), PID: os.Getpid()}
+	infoPath := filepath.Join(dataDir, serveInfoFile)
+	ib, _ := json.Marshal(info)
+	if err := atomicfile.WriteBytes(infoPath, append(ib, '\n'), 0o600); err != nil {
+		log.Warn("cannot write serve.json; CLI commands need -addr", "error", err)
+	}
+	log.Info("hub serve is up", "addr", la.String(), "data_dir", dataDir, "version", version)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	var serveErr error
+	select {
+	case sig := <-sigs:
+		log.Info("stopping", "signal", sig.String(), "grace", grace.String())
+	case serveErr = <-served:
+		log.Error("the HTTP server stopped", "error", serveErr)
+	}
+	// Stop intake first: no new deliveries, the ones in flight finish.
+	ctx, cancel := context.WithTimeout(context.Background(), *grace)
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("HTTP shutdown", "error", err)
+	}
+	cancel()
+	_ = os.Remove(infoPath)
+	eng.Shutdown(*grace)
+	closeAll()
+	log.Info("stopped")
+	return serveErr
+}
+
+// compileApplied builds the runtime of the applied workspace; nil when
+// nothing has been applied yet.
+func compileApplied(e *env, p *planFlags, st *store.Store, log hclog.Logger) (*engine.Runtime, error) {
+	src, err := state.LoadSource(st, store.DefaultTenant)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := state.Load(st, store.DefaultTenant)
+	if err != nil {
+		return nil, err
+	}
+	if src == nil {
+		log.Warn("nothing applied yet: hub serve runs no workflows until hub apply", "workspace", p.dir)
+		return nil, nil
+	}
+	return compileSource(e, p, src, applied)
+}
+
+// compileSource loads an applied source (written to a scratch directory)
+// and compiles it against the installed connectors.
+func compileSource(e *env, p *planFlags, src *state.Source, applied *state.State) (*engine.Runtime, error) {
+	dir, err := os.MkdirTemp("", "hub-applied-")
+	if err != nil {
+		return nil, fmt.Errorf("applied workspace: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	opts, err := src.Materialize(dir, e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	ws, diags := config.Load(dir, opts)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("the applied workspace no longer loads (has the environment changed?): %s", diagSummary(diags))
+	}
+	lock, ldiags := lockfile.Load(filepath.Join(dir, lockfile.FileName))
+	if ldiags.HasErrors() {
+		return nil, fmt.Errorf("the applied lock file does not load: %s", diagSummary(ldiags))
+	}
+	installed, _, err := registry.Discover(p.pluginDir)
+	if err != nil {
+		return nil, fmt.Errorf("read the plugin directory: %w", err)
+	}
+	modes := map[string]schema.Mode{}
+	for _, w := range applied.Workflows {
+		modes[w.Name] = schema.Mode(w.Trigger.Mode)
+	}
+	return engine.Compile(ws, lock, installed, modes, envSecrets(e), store.DefaultTenant)
+}
+
+// envSecrets resolves secret("name") from $HUB_SECRET_<NAME> (upper case,
+// other characters as "_"). The encrypted secret store replaces it.
+func envSecrets(e *env) config.SecretFunc {
+	return func(name string) (string, error) {
+		key := "HUB_SECRET_" + strings.Map(func(r rune) rune {
+			switch {
+			case r >= 'a' && r <= 'z':
+				return r - 'a' + 'A'
+			case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+				return r
+			}
+			return '_'
+		}, name)
+		v := e.getenv(key)
+		if v == "" {
+			return "", fmt.Errorf("not set: export %s", key)
+		}
+		return v, nil
+	}
+}
+
+func diagSummary(diags hcl.Diagnostics) string {
+	var parts []string
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			s := d.Summary
+			if d.Detail != "" {
+				s += ": " + d.Detail
+			}
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// serveLogger logs at info unless HUB_LOG_LEVEL says otherwise: a daemon
+// is expected to say what it does.
+func serveLogger(e *env) hclog.Logger {
+	level := hclog.LevelFromString(e.getenv("HUB_LOG_LEVEL"))
+	if level == hclog.NoLevel {
+		level = hclog.Info
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: "hub", Output: e.stderr, Level: level, JSONFormat: e.getenv("HUB_LOG_FORMAT") == "json"})
+}
+
+// loadAPIKey returns $HUB_API_KEY, or the key in <data dir>/api-key,
+// creating a random one (mode 0600) on first start.
+func loadAPIKey(e *env, dataDir string) (string, error) {
+	if k := e.getenv("HUB_API_KEY"); k != "" {
+		return k, nil
+	}
+	path := filepath.Join(dataDir, apiKeyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if k := strings.TrimSpace(string(b)); k != "" {
+			return k, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read the API key: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make an API key: %w", err)
+	}
+	k := "hub_" + hex.EncodeToString(b)
+	if err := atomicfile.WriteBytes(path, []byte(k+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("store the API key: %w", err)
+	}
+	return k, nil
+}
