@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hubhq/hub/host/config"
+	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/state"
 	"github.com/hubhq/hub/host/store"
 )
@@ -51,6 +54,28 @@ type planned struct {
 	appliedJSON []byte
 	plan        *state.Plan
 	warnings    []jsonDiag
+	// host is the running hub serve the plan was made against, nil when
+	// none runs; appliedSHA is its applied state's hash.
+	host       *adminClient
+	appliedSHA string
+}
+
+// runningHost returns a client for the hub serve that holds p's data
+// directory, or nil when none answers there.
+func runningHost(e *env, p *planFlags) *adminClient {
+	a := adminFlags{loc: *p, apiKey: e.getenv("HUB_API_KEY"), tenant: store.DefaultTenant, timeout: max(p.timeout, 30*time.Second)}
+	c, err := a.client()
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := c.do(ctx, "GET", "/healthz", nil, nil)
+	if err != nil {
+		return nil
+	}
+	resp.Body.Close()
+	return c
 }
 
 // makePlan loads and validates the workspace exactly as hub validate
@@ -75,15 +100,31 @@ func makePlan(e *env, p *planFlags) (*planned, error) {
 	}
 	desired.ResolveModes(schemas)
 	desired.RedactSecretFields(schemas)
-	applied, err := loadApplied(e, p.storeDir())
-	if err != nil {
-		return nil, err
+	var applied *state.State
+	host := runningHost(e, p)
+	var appliedSHA string
+	if host != nil {
+		// A running host holds the store: its API says what is applied.
+		var cur server.AppliedState
+		if _, err := host.call("GET", "/v1/state", nil, nil, &cur); err != nil {
+			return nil, fmt.Errorf("read the applied state from the running hub serve: %w", err)
+		}
+		applied = &state.State{}
+		if err := json.Unmarshal(cur.State, applied); err != nil {
+			return nil, fmt.Errorf("read the applied state from the running hub serve: %w", err)
+		}
+		appliedSHA = cur.SHA256
+	} else {
+		var err error
+		if applied, err = loadApplied(e, p.storeDir()); err != nil {
+			return nil, err
+		}
 	}
 	appliedJSON, err := json.Marshal(applied)
 	if err != nil {
 		return nil, fmt.Errorf("encode applied state: %w", err)
 	}
-	out := &planned{desired: desired, appliedJSON: appliedJSON, plan: state.Diff(applied, desired)}
+	out := &planned{desired: desired, appliedJSON: appliedJSON, plan: state.Diff(applied, desired), host: host, appliedSHA: appliedSHA}
 	if p.asJSON {
 		out.warnings = diagsJSON(diags)
 	}
@@ -179,7 +220,12 @@ func runApply(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := commit(e, p.storeDir(), pl, src); err != nil {
+	if pl.host != nil {
+		err = applyRemote(pl, src)
+	} else {
+		err = commit(e, p.storeDir(), pl, src)
+	}
+	if err != nil {
 		return err
 	}
 	if p.asJSON {
@@ -188,6 +234,25 @@ func runApply(e *env, args []string) error {
 	}
 	s := pl.plan.Summary
 	fmt.Fprintf(e.stdout, "Apply complete: %d added, %d changed, %d removed.\n", s.Add, s.Change, s.Remove)
+	return nil
+}
+
+// applyRemote hands the plan to the running hub serve, which checks it
+// against what it has applied and builds, and takes it without a restart.
+func applyRemote(pl *planned, src *state.Source) error {
+	srcJSON, err := json.Marshal(src)
+	if err != nil {
+		return fmt.Errorf("encode the workspace source: %w", err)
+	}
+	desiredJSON, err := json.Marshal(pl.desired)
+	if err != nil {
+		return fmt.Errorf("encode the desired state: %w", err)
+	}
+	req := server.ApplyRequest{Source: srcJSON, State: desiredJSON, AppliedSHA256: pl.appliedSHA}
+	var res server.ApplyResult
+	if _, err := pl.host.call("POST", "/v1/apply", nil, req, &res); err != nil {
+		return fmt.Errorf("the running hub serve refused the apply: %w", err)
+	}
 	return nil
 }
 

@@ -15,24 +15,20 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/hcl/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hubhq/hub/host/atomicfile"
 	"github.com/hubhq/hub/host/config"
+	"github.com/hubhq/hub/host/deploy"
 	"github.com/hubhq/hub/host/engine"
 	"github.com/hubhq/hub/host/ingest"
 	"github.com/hubhq/hub/host/limiter"
-	"github.com/hubhq/hub/host/lockfile"
 	"github.com/hubhq/hub/host/logbus"
-	"github.com/hubhq/hub/host/registry"
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/server"
-	"github.com/hubhq/hub/host/state"
 	"github.com/hubhq/hub/host/store"
 	"github.com/hubhq/hub/host/supervisor"
-	"github.com/hubhq/hub/sdk/schema"
 )
 
 func runServe(e *env, args []string) error {
@@ -50,7 +46,9 @@ func runServe(e *env, args []string) error {
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
+	logs := logbus.New(2000)
 	log := serveLogger(e)
+	log.RegisterSink(logs)
 	dataDir := p.storeDir()
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
@@ -77,7 +75,6 @@ func runServe(e *env, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	logs := logbus.New(2000)
 	eng, err := engine.New(engine.Options{
 		Store: st, Ingest: in, Connector: sup.Connector, Logger: log.Named("engine"), Logs: logs, Metrics: reg,
 		Tenant: store.DefaultTenant, Version: version, Workers: *workers, ActionTimeout: *actionTimeout,
@@ -87,7 +84,9 @@ func runServe(e *env, args []string) error {
 		closeAll()
 		return err
 	}
-	srv, err := server.New(eng, server.Options{Addr: *addr, APIKey: apiKey, MaxBodyBytes: *maxBody, Logger: log.Named("http"), Metrics: reg, Logs: logs})
+	dep := deploy.New(deploy.Options{Store: st, Engine: eng, Connector: sup.Connector, PluginDir: p.pluginDir,
+		Getenv: e.getenv, Secrets: envSecrets(e), Tenant: store.DefaultTenant, Logger: log.Named("deploy")})
+	srv, err := server.New(backend{Engine: eng, d: dep}, server.Options{Addr: *addr, APIKey: apiKey, MaxBodyBytes: *maxBody, Logger: log.Named("http"), Metrics: reg, Logs: logs})
 	if err != nil {
 		closeAll()
 		return err
@@ -103,10 +102,13 @@ func runServe(e *env, args []string) error {
 	}
 	eng.SetBaseURL(strings.TrimSuffix(base, "/"))
 
-	rt, err := compileApplied(e, &p, st, log)
+	rt, err := dep.Applied(context.Background())
 	if err != nil {
 		closeAll()
-		return err
+		return fmt.Errorf("the applied workspace cannot run: %w", err)
+	}
+	if rt == nil {
+		log.Warn("nothing applied yet: hub serve runs no workflows until hub apply", "workspace", p.dir)
 	}
 	if err := eng.Start(rt); err != nil {
 		closeAll()
@@ -145,53 +147,19 @@ func runServe(e *env, args []string) error {
 	return serveErr
 }
 
-// compileApplied builds the runtime of the applied workspace; nil when
-// nothing has been applied yet.
-func compileApplied(e *env, p *planFlags, st *store.Store, log hclog.Logger) (*engine.Runtime, error) {
-	src, err := state.LoadSource(st, store.DefaultTenant)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := state.Load(st, store.DefaultTenant)
-	if err != nil {
-		return nil, err
-	}
-	if src == nil {
-		log.Warn("nothing applied yet: hub serve runs no workflows until hub apply", "workspace", p.dir)
-		return nil, nil
-	}
-	return compileSource(e, p, src, applied)
+// backend is what the server serves: the engine, and the deployer for
+// hub apply against the running host.
+type backend struct {
+	*engine.Engine
+	d *deploy.Deployer
 }
 
-// compileSource loads an applied source (written to a scratch directory)
-// and compiles it against the installed connectors.
-func compileSource(e *env, p *planFlags, src *state.Source, applied *state.State) (*engine.Runtime, error) {
-	dir, err := os.MkdirTemp("", "hub-applied-")
-	if err != nil {
-		return nil, fmt.Errorf("applied workspace: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	opts, err := src.Materialize(dir, e.getenv)
-	if err != nil {
-		return nil, err
-	}
-	ws, diags := config.Load(dir, opts)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("the applied workspace no longer loads (has the environment changed?): %s", diagSummary(diags))
-	}
-	lock, ldiags := lockfile.Load(filepath.Join(dir, lockfile.FileName))
-	if ldiags.HasErrors() {
-		return nil, fmt.Errorf("the applied lock file does not load: %s", diagSummary(ldiags))
-	}
-	installed, _, err := registry.Discover(p.pluginDir)
-	if err != nil {
-		return nil, fmt.Errorf("read the plugin directory: %w", err)
-	}
-	modes := map[string]schema.Mode{}
-	for _, w := range applied.Workflows {
-		modes[w.Name] = schema.Mode(w.Trigger.Mode)
-	}
-	return engine.Compile(ws, lock, installed, modes, envSecrets(e), store.DefaultTenant)
+func (b backend) AppliedState(ctx context.Context, tenant string) (*server.AppliedState, error) {
+	return b.d.AppliedState(ctx, tenant)
+}
+
+func (b backend) Apply(ctx context.Context, tenant string, req server.ApplyRequest) (*server.ApplyResult, error) {
+	return b.d.Apply(ctx, tenant, req)
 }
 
 // envSecrets resolves secret("name") from $HUB_SECRET_<NAME> (upper case,
@@ -215,28 +183,14 @@ func envSecrets(e *env) config.SecretFunc {
 	}
 }
 
-func diagSummary(diags hcl.Diagnostics) string {
-	var parts []string
-	for _, d := range diags {
-		if d.Severity == hcl.DiagError {
-			s := d.Summary
-			if d.Detail != "" {
-				s += ": " + d.Detail
-			}
-			parts = append(parts, s)
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
 // serveLogger logs at info unless HUB_LOG_LEVEL says otherwise: a daemon
-// is expected to say what it does.
-func serveLogger(e *env) hclog.Logger {
+// is expected to say what it does. HUB_LOG_FORMAT=json logs JSON lines.
+func serveLogger(e *env) hclog.InterceptLogger {
 	level := hclog.LevelFromString(e.getenv("HUB_LOG_LEVEL"))
 	if level == hclog.NoLevel {
 		level = hclog.Info
 	}
-	return hclog.New(&hclog.LoggerOptions{Name: "hub", Output: e.stderr, Level: level, JSONFormat: e.getenv("HUB_LOG_FORMAT") == "json"})
+	return hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: "hub", Output: e.stderr, Level: level, JSONFormat: e.getenv("HUB_LOG_FORMAT") == "json"})
 }
 
 // loadAPIKey returns $HUB_API_KEY, or the key in <data dir>/api-key,

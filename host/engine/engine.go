@@ -23,6 +23,7 @@ import (
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/store"
+	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
 
@@ -220,16 +221,89 @@ func (e *Engine) loadQueue() error {
 // Apply makes rt the running workflows: new runs use it at once, steps
 // already executing finish on the runtime they started with, and runs
 // in flight keep the connector versions they were created with.
+//
+// A poll trigger whose connection moved to another connector version
+// keeps its cursor: its polling stops, the new version converts the
+// stored cursor (MigrateCursor), and polling resumes from it. Its dedup
+// records are keyed by workflow and trigger, not version, so the move
+// neither loses nor replays events.
 func (e *Engine) Apply(rt *Runtime) error {
-	e.rt.Store(rt)
+	old := e.rt.Swap(rt)
 	for name, c := range rt.conns {
 		e.lane(name).setLimits(e.limitsOf(c))
 	}
 	e.syncSubscriptions(rt)
-	e.poll.Set(e.pollTriggers(rt))
+	triggers := e.pollTriggers(rt)
+	if moves := versionMoves(old, rt); len(moves) > 0 {
+		var keep []poller.Trigger
+		for _, t := range triggers {
+			if _, moved := moves[t.Workflow]; !moved {
+				keep = append(keep, t)
+			}
+		}
+		// Set waits for a removed trigger's poll in flight, so no old
+		// poll writes the cursor while it is converted.
+		if err := e.poll.Set(keep); err != nil {
+			e.log.Warn("some poll triggers were not started", "error", err)
+		}
+		for wf, from := range moves {
+			e.migrateCursor(rt, wf, from)
+		}
+	}
+	if err := e.poll.Set(triggers); err != nil {
+		e.log.Warn("some poll triggers were not started", "error", err)
+	}
 	e.health.sync(rt, e.webhookURL)
 	e.kickRouter()
 	return nil
+}
+
+// versionMoves returns, by workflow, the connector version each poll
+// trigger moved from between old and rt.
+func versionMoves(old, rt *Runtime) map[string]string {
+	moves := map[string]string{}
+	if old == nil {
+		return moves
+	}
+	for name, f := range rt.flows {
+		of, ok := old.flows[name]
+		if !ok || f.mode != schema.ModePoll || of.mode != schema.ModePoll || of.trigger != f.trigger {
+			continue
+		}
+		oc, nc := old.conns[of.conn], rt.conns[f.conn]
+		if oc != nil && nc != nil && oc.inst.Source == nc.inst.Source && !oc.inst.Version.Equal(nc.inst.Version) {
+			moves[name] = oc.inst.Version.String()
+		}
+	}
+	return moves
+}
+
+// migrateCursor converts workflow wf's stored cursor from connector
+// version from to the version rt runs. On failure the cursor is kept as
+// it is: the connector's event ids and the dedup window guard against
+// replays.
+func (e *Engine) migrateCursor(rt *Runtime, wf, from string) {
+	f := rt.flows[wf]
+	c := rt.conns[f.conn]
+	cur, ok, err := e.st.Get(e.tenant, poller.KindCursor, wf)
+	if err != nil || !ok {
+		if err != nil {
+			e.log.Error("cannot read a cursor to migrate", "workflow", wf, "error", err)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	next, err := e.opts.Connector(c.inst).MigrateCursor(ctx, wire.MigrateCursorRequest{Trigger: f.trigger, FromVersion: from, Cursor: cur})
+	if err != nil {
+		e.log.Warn("cursor migration failed; keeping the cursor as it is", "workflow", wf, "from", from, "to", c.ref, "error", err)
+		return
+	}
+	if err := e.st.Put(e.tenant, poller.KindCursor, wf, next); err != nil {
+		e.log.Error("cannot store a migrated cursor", "workflow", wf, "error", err)
+		return
+	}
+	e.log.Info("trigger cursor migrated to the new connector version", "workflow", wf, "from", from, "to", c.ref)
 }
 
 // SetBaseURL sets the host's public address once the server listens;

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -15,6 +16,16 @@ var ErrNotFound = errors.New("not found")
 // ErrUnavailable is returned while the backend cannot take work (starting
 // or shutting down); the server answers 503 with Retry-After.
 var ErrUnavailable = errors.New("unavailable")
+
+// ErrConflict is returned when a request was made against a state that
+// has changed since (an apply planned against an older applied state);
+// the server answers 409.
+var ErrConflict = errors.New("conflict")
+
+// ErrInvalid is returned for a request the backend understood but refuses
+// (a workspace that does not validate); the server answers 422 with the
+// error's message.
+var ErrInvalid = errors.New("invalid")
 
 // WebhookRequest is one delivery to a webhook trigger.
 type WebhookRequest struct {
@@ -57,4 +68,41 @@ type Backend interface {
 	// not in the dead-letter queue.
 	Replay(ctx context.Context, tenant, id string) error
 	Discard(ctx context.Context, tenant, id string) error
+}
+
+// ApplyRequest is hub apply against a running host: the workspace source
+// to run, the desired state the operator's plan showed, and the applied
+// state the plan was made against.
+type ApplyRequest struct {
+	// Source is the workspace's files and load inputs (state.Source).
+	Source json.RawMessage `json:"source"`
+	// State is the desired state as planned (state.State).
+	State json.RawMessage `json:"state"`
+	// AppliedSHA256 is the hex SHA-256 of the applied state's JSON the
+	// plan was made against; the apply is refused when it changed.
+	AppliedSHA256 string `json:"applied_sha256"`
+}
+
+// ApplyResult says what an apply did.
+type ApplyResult struct {
+	Applied bool `json:"applied"`
+	// AppliedSHA256 is the hash of the new applied state.
+	AppliedSHA256 string `json:"applied_sha256"`
+}
+
+// AppliedState is the applied state of a tenant, with its hash.
+type AppliedState struct {
+	State  json.RawMessage `json:"state"`
+	SHA256 string          `json:"sha256"`
+}
+
+// Deployer is implemented by a backend that takes a new applied state
+// while it runs (hub apply against a running host). The server offers
+// GET /v1/state and POST /v1/apply only for such a backend.
+type Deployer interface {
+	AppliedState(ctx context.Context, tenant string) (*AppliedState, error)
+	// Apply validates the source and, only when it is sound and the
+	// applied state is still the planned-against one, makes it the
+	// applied state and runs it. A refused apply changes nothing.
+	Apply(ctx context.Context, tenant string, req ApplyRequest) (*ApplyResult, error)
 }

@@ -16,6 +16,8 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeTooLarge         = "too_large"
 	CodeUnavailable      = "unavailable"
+	CodeConflict         = "conflict"
+	CodeInvalid          = "invalid"
 	CodeInternal         = "internal"
 )
 
@@ -45,6 +47,10 @@ func classify(err error) (status int, code, msg string) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, CodeNotFound, err.Error()
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict, CodeConflict, err.Error()
+	case errors.Is(err, ErrInvalid):
+		return http.StatusUnprocessableEntity, CodeInvalid, err.Error()
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, CodeUnavailable, err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
