@@ -53,7 +53,7 @@ func connector() *sdk.Connector {
 		},
 		Check:    checkConnection,
 		Actions:  []sdk.Action{echoAction(), sumAction(), failAction(), deliverAction()},
-		Triggers: []sdk.Trigger{tickTrigger(), incomingTrigger(), ticksTrigger()},
+		Triggers: []sdk.Trigger{tickTrigger(), incomingTrigger(), ticksTrigger(), feedTrigger()},
 	}
 }
 
