@@ -17,6 +17,9 @@ import (
 var (
 	hubBin     string // the hub binary under test
 	exampleBin string // plugins/example, built
+	// exampleV2Bin is plugins/example built as version 2.0.0, to move a
+	// workspace between versions.
+	exampleV2Bin string
 )
 
 func TestMain(m *testing.M) {
@@ -37,9 +40,11 @@ func buildAndRun(m *testing.M) int {
 	}
 	hubBin = filepath.Join(dir, "hub")
 	exampleBin = filepath.Join(dir, "hub-connector-example")
+	exampleV2Bin = filepath.Join(dir, "v2", "hub-connector-example")
 	for _, b := range []struct{ out, pkg, ldflags string }{
 		{hubBin, "./cmd/hub", "-X main.version=9.9.9-test -X main.sourceDir=" + root},
 		{exampleBin, "./plugins/example", ""},
+		{exampleV2Bin, "./plugins/example", "-X main.version=2.0.0"},
 	} {
 		cmd := exec.Command("go", "build", "-ldflags", b.ldflags, "-o", b.out, b.pkg)
 		cmd.Dir = root
