@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"sync"
 
 	"github.com/hubhq/hub/host/poller"
 	"github.com/hubhq/hub/sdk/schema"
@@ -30,14 +32,36 @@ func (e *Engine) connFor(ctx context.Context, rt *Runtime, c *connRT, handle wir
 		return conn, nil
 	}
 	if c.auth != nil && c.auth.Type == schema.AuthSession {
-		if err := e.refreshAuth(ctx, rt, c, handle); err != nil {
-			return conn, err
-		}
+		// One login per connection, however many workers need it.
+		lock := e.loginLock(c.name)
+		lock.Lock()
+		defer lock.Unlock()
 		e.authMu.Lock()
-		conn.Auth = e.auth[c.name].auth
+		st, ok := e.auth[c.name]
 		e.authMu.Unlock()
+		if !ok {
+			if err := e.refreshAuth(ctx, rt, c, handle); err != nil {
+				return conn, err
+			}
+			e.authMu.Lock()
+			st = e.auth[c.name]
+			e.authMu.Unlock()
+		}
+		conn.Auth = st.auth
 	}
 	return conn, nil
+}
+
+// loginLock returns the mutex that serializes connection name's logins.
+func (e *Engine) loginLock(name string) *sync.Mutex {
+	e.authMu.Lock()
+	defer e.authMu.Unlock()
+	m, ok := e.logins[name]
+	if !ok {
+		m = &sync.Mutex{}
+		e.logins[name] = m
+	}
+	return m
 }
 
 // refreshAuth obtains fresh credentials for c through the connector's
@@ -82,6 +106,22 @@ func (e *Engine) refreshAuth(ctx context.Context, rt *Runtime, c *connRT, handle
 	e.authMu.Unlock()
 	e.log.Info("credentials refreshed", "connection", c.name, "step", req.Step)
 	return nil
+}
+
+// refreshAfterExpiry refreshes c's credentials after a call made with
+// used was refused as expired, unless another worker already refreshed
+// them since: many calls failing together cause one login or refresh.
+func (e *Engine) refreshAfterExpiry(ctx context.Context, rt *Runtime, c *connRT, handle wire.Connector, used wire.Auth) error {
+	lock := e.loginLock(c.name)
+	lock.Lock()
+	defer lock.Unlock()
+	e.authMu.Lock()
+	st, ok := e.auth[c.name]
+	e.authMu.Unlock()
+	if ok && !reflect.DeepEqual(st.auth, used) {
+		return nil
+	}
+	return e.refreshAuth(ctx, rt, c, handle)
 }
 
 // refreshForPoll is the poller's hook for auth_expired.

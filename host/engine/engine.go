@@ -87,6 +87,7 @@ type Engine struct {
 
 	authMu sync.Mutex
 	auth   map[string]*authState // refreshed credentials by connection
+	logins map[string]*sync.Mutex
 
 	subsMu sync.Mutex
 	subs   map[string]*subscription // by workflow
@@ -128,7 +129,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		opts: opts, log: opts.Logger, st: opts.Store, in: opts.Ingest, tenant: opts.Tenant,
 		started: time.Now(), lanes: map[string]*lane{}, routerWake: make(chan struct{}, 1),
-		auth: map[string]*authState{}, subs: map[string]*subscription{}, health: newHealthBook(),
+		auth: map[string]*authState{}, logins: map[string]*sync.Mutex{}, subs: map[string]*subscription{}, health: newHealthBook(),
 		ctx: ctx, cancel: cancel, stopWork: make(chan struct{}),
 	}
 	e.m = newMetrics(e, opts.Metrics)

@@ -149,7 +149,7 @@ func (e *Engine) execute(l *lane, j *job) {
 	if fault.Is(err, fault.AuthExpired) {
 		// Refresh the credentials once and try again within this
 		// attempt; a second auth_expired is final.
-		if rerr := e.refreshAuth(e.ctx, rt, c, handle); rerr == nil {
+		if rerr := e.refreshAfterExpiry(e.ctx, rt, c, handle, conn.Auth); rerr == nil {
 			e.publish("info", "credentials refreshed after auth_expired; calling again", run, s.s.Name, attempt, nil)
 			if conn, err = e.connFor(e.ctx, rt, c, handle); err == nil {
 				ctx, cancel := context.WithTimeout(e.ctx, e.opts.ActionTimeout)

@@ -203,6 +203,14 @@ func (e *Engine) work(l *lane) {
 			l.push(j) // stopping: the job stays queued in the store
 			return
 		}
+		select {
+		case <-e.stopWork:
+			// Stopping while this worker waited for a slot: leave the
+			// job queued in the store for the next start.
+			release()
+			return
+		default:
+		}
 		e.executeSafely(l, j)
 		release()
 	}
