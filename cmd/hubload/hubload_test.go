@@ -160,7 +160,7 @@ func TestParseFlags_RequiresAModeAndSaneValues(t *testing.T) {
 		t.Fatalf("defaults: %+v, %v", o, err)
 	}
 	for _, args := range [][]string{{}, {"-mode", "both"}, {"-mode", "full", "-concurrency", "0"},
-		{"-mode", "full", "-duration", "0s"}, {"-mode", "ingest", "extra"}} {
+		{"-mode", "full", "-duration", "0s"}, {"-mode", "full", "-rate", "-1"}, {"-mode", "ingest", "extra"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
@@ -310,5 +310,18 @@ func TestChildrenAndSampler_SeeAChildProcess(t *testing.T) {
 	m := startSampler(os.Getpid(), time.Hour).stop()
 	if m.HostRSS <= 0 || m.HostHWM < m.HostRSS || m.PluginRSS <= 0 {
 		t.Fatalf("sample = %+v", m)
+	}
+}
+
+func TestFire_RateCapsTheEventsSent(t *testing.T) {
+	h := &fakeHook{secret: "k", failEvery: 1 << 30, ids: map[string]int{}}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	const perSecond = 50
+	f := fire(t.Context(), fireOptions{url: srv.URL, secret: "k", runID: "r",
+		concurrency: 8, duration: 300 * time.Millisecond, bodySize: 64, rate: perSecond})
+	// The limiter admits one event at once and then perSecond a second.
+	if most := 1 + int(perSecond*f.elapsed.Seconds()); len(f.accepted) == 0 || len(f.accepted) > most {
+		t.Fatalf("accepted %d in %s, want 1..%d", len(f.accepted), f.elapsed, most)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // SignatureHeader is the example connector's incoming trigger's signature
@@ -155,6 +157,9 @@ type fireOptions struct {
 	concurrency int
 	duration    time.Duration
 	bodySize    int
+	// rate caps the events sent per second across all senders; 0 sends
+	// each as soon as the sender's previous one was answered.
+	rate float64
 }
 
 // fire posts signed events to the webhook from concurrency goroutines for
@@ -178,12 +183,19 @@ func fire(ctx context.Context, o fireOptions) firing {
 		errs     []string
 	}
 	results := make([]result, o.concurrency)
+	var limit *rate.Limiter
+	if o.rate > 0 {
+		limit = rate.NewLimiter(rate.Limit(o.rate), 1)
+	}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range o.concurrency {
 		wg.Go(func() {
 			r := &results[w]
 			for seq := 0; ctx.Err() == nil; seq++ {
+				if limit != nil && limit.Wait(ctx) != nil {
+					return // the run ended while waiting for a turn
+				}
 				id := o.runID + "-" + strconv.Itoa(w) + "-" + strconv.Itoa(seq)
 				sent := time.Now()
 				err := post(ctx, client, o.url, o.secret, eventBody(id, sent, o.bodySize))

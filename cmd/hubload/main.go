@@ -7,12 +7,15 @@
 // Usage:
 //
 //	hubload -mode ingest|full [-hub bin/hub] [-duration 20s] [-concurrency 64]
-//	        [-body 1024] [-drain 60s] [-workspace DIR] [-keep]
+//	        [-rate 0] [-body 1024] [-drain 60s] [-workspace DIR] [-keep]
 //
 // Mode ingest measures acceptance alone: the trigger's when is false, so
 // events are stored and routed and no step runs. Mode full adds the step:
 // each event is delivered to a loopback sink, and hubload waits until every
-// accepted event has arrived.
+// accepted event has arrived. By default each sender posts its next event as
+// soon as the last was acknowledged, which finds the highest rate hub accepts;
+// -rate paces the senders, to see latency at a rate the workflow keeps up
+// with.
 //
 // It needs hub and the example connector built and installed (make build);
 // HUB_PLUGIN_DIR, when set, is passed on to hub. Exit status: 0 when the run
@@ -59,6 +62,7 @@ type options struct {
 	hub         string
 	duration    time.Duration
 	concurrency int
+	rate        float64
 	body        int
 	drain       time.Duration
 	workspace   string
@@ -73,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.hub, "hub", "bin/hub", "the hub binary")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long to send events")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "how many senders post at once, each over its own keep-alive connection")
+	fs.Float64Var(&o.rate, "rate", 0, "events per second across all senders (0: as fast as hub acknowledges)")
 	fs.IntVar(&o.body, "body", 1024, "size of each event's JSON body in bytes")
 	fs.DurationVar(&o.drain, "drain", 60*time.Second, "full mode: how long to wait after sending for every accepted event to be delivered")
 	fs.StringVar(&o.workspace, "workspace", "", "the workspace directory to write and serve (default: a new temporary directory)")
@@ -89,6 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-duration must be positive")
 	case o.concurrency < 1:
 		return o, errors.New("-concurrency must be at least 1")
+	case o.rate < 0:
+		return o, errors.New("-rate must not be negative")
 	case o.body < 0:
 		return o, errors.New("-body must not be negative")
 	case o.drain <= 0:
@@ -102,6 +109,7 @@ type report struct {
 	Mode          string  `json:"mode"`
 	DurationS     float64 `json:"duration_s"`
 	Concurrency   int     `json:"concurrency"`
+	Rate          float64 `json:"rate"`
 	BodyBytes     int     `json:"body_bytes"`
 	Accepted      int     `json:"accepted"`
 	AcceptedPerS  float64 `json:"accepted_per_s"`
@@ -147,10 +155,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hubload: workspace and hub serve's log kept in", dir)
 		return 1
 	}
-	if temp && !o.keep {
+	switch {
+	case temp && !o.keep:
 		if err := os.RemoveAll(dir); err != nil {
 			fmt.Fprintln(stderr, "hubload:", err)
 		}
+	case temp:
+		fmt.Fprintln(stderr, "hubload: workspace and hub serve's log kept in", dir)
 	}
 	return 0
 }
@@ -204,7 +215,7 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 		return nil, err
 	}
 	f := fire(ctx, fireOptions{url: url, secret: secret, runID: runID(),
-		concurrency: o.concurrency, duration: o.duration, bodySize: o.body})
+		concurrency: o.concurrency, duration: o.duration, bodySize: o.body, rate: o.rate})
 	start := time.Now().Add(-f.elapsed)
 	backlog := len(f.accepted) - done.count()
 	for _, e := range f.firstErr {
@@ -228,7 +239,7 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 
 	rep := &report{
 		Mode: o.mode, DurationS: math.Round(f.elapsed.Seconds()*100) / 100,
-		Concurrency: o.concurrency, BodyBytes: len(eventBody("x", time.Now(), o.body)),
+		Concurrency: o.concurrency, Rate: o.rate, BodyBytes: len(eventBody("x", time.Now(), o.body)),
 		Accepted: len(f.accepted), AcceptedPerS: perSecond(len(f.accepted), f.elapsed),
 		Errors:    f.errors,
 		HostRSSMB: mb(m.HostRSS), HostHWMMB: mb(m.HostHWM), PluginRSSMB: mb(m.PluginRSS),
