@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/hubhq/hub/host/config"
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/store"
@@ -655,5 +659,121 @@ func TestEngine_UnknownWorkflowWebhookIsNotFound(t *testing.T) {
 	_, err = h.e.Webhook(context.Background(), server.WebhookRequest{Tenant: "other", Workflow: "orders"})
 	if !errors.Is(err, server.ErrNotFound) {
 		t.Errorf("other tenant: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestEngine_ShutdownStartsNoNewSteps(t *testing.T) {
+	release := make(chan struct{})
+	fc := &fakeConnector{action: func(context.Context, int, wire.ActionRequest) (json.RawMessage, error) {
+		<-release
+		return json.RawMessage(`{}`), nil
+	}}
+	h := open(t, t.TempDir(), compile(t, oneStep(""), nil), fc, func(o *Options) { o.Workers = 1 })
+	h.deliver("orders", "e1", order)
+	h.deliver("orders", "e2", order)
+	waitFor(t, "the first call and both jobs", func() bool { return len(fc.actionCalls()) == 1 && h.jobCount() == 2 })
+
+	done := make(chan struct{})
+	go func() { h.e.Shutdown(5 * time.Second); close(done) }()
+	waitFor(t, "shutdown to begin", func() bool { return h.e.closed.Load() })
+	close(release)
+	<-done
+	if n := len(fc.actionCalls()); n != 1 {
+		t.Errorf("%d calls, want 1: a step started after shutdown began", n)
+	}
+}
+
+func TestEngine_OneLoginAfterManyCallsFindTheSessionExpired(t *testing.T) {
+	ws := `
+connection "svc" {
+  connector = "fake"
+  auth "session" {
+    credentials = { user = "ops" }
+  }
+}
+workflow "w" {
+  trigger "svc" "t" {
+    mode = "webhook"
+  }
+  action "a" {
+    connection = "svc"
+    action     = "a"
+  }
+}
+`
+	const parallel = 4
+	fc := &fakeConnector{}
+	var (
+		mu     sync.Mutex
+		latest string
+		onS1   int
+		gate   = make(chan struct{})
+	)
+	fc.login = func(_ context.Context, n int, _ wire.AuthStepRequest) (wire.AuthStepResult, error) {
+		s := "s" + string(rune('0'+n))
+		mu.Lock()
+		latest = s // a new login ends every earlier session
+		mu.Unlock()
+		return wire.AuthStepResult{Auth: wire.Auth{Headers: map[string]string{"X-Session": s}}}, nil
+	}
+	fc.action = func(_ context.Context, _ int, req wire.ActionRequest) (json.RawMessage, error) {
+		s := req.Conn.Auth.Headers["X-Session"]
+		if s == "s1" {
+			// The first session expires while every call is in flight.
+			mu.Lock()
+			onS1++
+			if onS1 == parallel {
+				close(gate)
+			}
+			mu.Unlock()
+			select {
+			case <-gate:
+			case <-time.After(2 * time.Second):
+			}
+			return nil, fault.AuthExpiredf("session expired")
+		}
+		mu.Lock()
+		ok := s == latest
+		mu.Unlock()
+		if !ok {
+			return nil, fault.AuthExpiredf("session %s was ended by a later login", s)
+		}
+		return json.RawMessage(`{}`), nil
+	}
+	h := open(t, t.TempDir(), compile(t, ws, nil), fc, func(o *Options) { o.Workers = parallel })
+	for i := range parallel {
+		h.deliver("w", "e"+string(rune('1'+i)), `{}`)
+	}
+	for i := range parallel {
+		waitFor(t, "every run to finish", func() bool { return h.run(runID(uint64(i+1))).Status != runs.Running })
+	}
+	dead := 0
+	for i := range parallel {
+		if h.run(runID(uint64(i+1))).Status != runs.Succeeded {
+			dead++
+		}
+	}
+	if n := fc.loginCount(); n != 2 || dead > 0 {
+		t.Errorf("%d logins (want 2), %d runs dead-lettered: calls failing together must share one login", n, dead)
+	}
+}
+
+func TestRedactedJSON(t *testing.T) {
+	s := cty.StringVal("s3cr3t").Mark(config.Sensitive)
+	for _, tt := range []struct {
+		name string
+		v    cty.Value
+		want string
+	}{
+		{"plain", cty.ObjectVal(map[string]cty.Value{"a": cty.NumberIntVal(1)}), `{"a":1}`},
+		{"null", cty.NullVal(cty.DynamicPseudoType), `null`},
+		{"nested secret", cty.ObjectVal(map[string]cty.Value{"a": cty.TupleVal([]cty.Value{s, cty.True})}), `{"a":["(sensitive)",true]}`},
+		{"whole value", s, `"(sensitive)"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(redactedJSON(tt.v)); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
 	}
 }
