@@ -49,6 +49,6 @@ workflow "ticks_to_echo" {
   action "total" {
     connection = "demo"
     action     = "sum"
-    input      = { numbers = [event.seq, length(action.echo.output.message)] }
+    input      = { numbers = [event.seq, strlen(action.echo.output.message)] }
   }
 }
