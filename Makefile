@@ -37,7 +37,9 @@ connectors: hub
 test:
 	$(GO) test -count=1 ./...
 
-## run: build, show the installed connectors, call the example connector, then lock, validate, plan and apply the examples/hello workspace
+## run: build, show the installed connectors, call the example connector, then lock, validate, apply and plan
+## the examples/hello workspace and serve it in the foreground (Ctrl-C stops it gracefully). Watch it from a
+## second terminal: bin/hub status -dir examples/hello, bin/hub runs list -dir examples/hello, bin/hub logs -f -dir examples/hello
 ## (init -upgrade: the connectors were just rebuilt from source, so their checksums may have moved)
 run: build
 	$(HUB) version
@@ -48,6 +50,8 @@ run: build
 	$(HUB) validate -dir examples/hello
 	$(HUB) apply -dir examples/hello -auto-approve
 	$(HUB) plan -dir examples/hello
+	@echo "serving examples/hello; in another terminal: bin/hub status -dir examples/hello, bin/hub runs list -dir examples/hello, bin/hub logs -f -dir examples/hello"
+	$(HUB) serve -dir examples/hello
 
 ## lint: go vet, gofmt and staticcheck (installed at a pinned version)
 lint: $(BIN)/staticcheck
