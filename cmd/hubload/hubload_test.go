@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/hubhq/hub/cmd/internal/sink"
 )
 
 func TestPercentile_IsNearestRank(t *testing.T) {
@@ -323,5 +325,52 @@ func TestFire_RateCapsTheEventsSent(t *testing.T) {
 	// The limiter admits one event at once and then perSecond a second.
 	if most := 1 + int(perSecond*f.elapsed.Seconds()); len(f.accepted) == 0 || len(f.accepted) > most {
 		t.Fatalf("accepted %d in %s, want 1..%d", len(f.accepted), f.elapsed, most)
+	}
+}
+
+func TestScheduleFault_SinkFailsUntilCancelled(t *testing.T) {
+	for _, fault := range []string{fault503, fault429, faultDown} {
+		t.Run(fault, func(t *testing.T) {
+			snk := sink.New(sink.Options{})
+			if err := snk.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer snk.Close()
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+			postOK := func() bool {
+				resp, err := c.Post(snk.URL(), "application/json", strings.NewReader(`{}`))
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == http.StatusOK
+			}
+			cancel, err := scheduleFault(snk, fault, 0, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The fault begins on a timer; wait until it shows.
+			if err := snk.Wait(t.Context(), time.Millisecond, func(*sink.Sink) bool { return !postOK() }); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			if !postOK() {
+				t.Fatal("the sink still fails after cancel")
+			}
+		})
+	}
+}
+
+func TestParseFlags_FaultNeedsFullMode(t *testing.T) {
+	if _, err := parseFlags([]string{"-mode", "ingest", "-fault", "503"}, io.Discard); err == nil {
+		t.Error("-fault in ingest mode accepted")
+	}
+	if _, err := parseFlags([]string{"-mode", "full", "-fault", "fire"}, io.Discard); err == nil {
+		t.Error("unknown fault accepted")
+	}
+	if o, err := parseFlags([]string{"-mode", "full", "-fault", "down", "-fault-for", "3s"}, io.Discard); err != nil || o.fault != faultDown || o.faultFor != 3*time.Second {
+		t.Errorf("%+v, %v", o, err)
 	}
 }

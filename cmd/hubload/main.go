@@ -7,7 +7,8 @@
 // Usage:
 //
 //	hubload -mode ingest|full [-hub bin/hub] [-duration 20s] [-concurrency 64]
-//	        [-rate 0] [-body 1024] [-drain 60s] [-workspace DIR] [-keep]
+//	        [-rate 0] [-body 1024] [-drain 60s] [-fault none|503|429|down]
+//	        [-fault-for 2s] [-workspace DIR] [-keep]
 //
 // Mode ingest measures acceptance alone: the trigger's when is false, so
 // events are stored and routed and no step runs. Mode full adds the step:
@@ -16,6 +17,13 @@
 // soon as the last was acknowledged, which finds the highest rate hub accepts;
 // -rate paces the senders, to see latency at a rate the workflow keeps up
 // with.
+//
+// -fault makes the sink fail for -fault-for, starting a third of the way into
+// the run: answer 503, answer 429 with Retry-After: 1, or reset every
+// connection (down). The workflow's retry block should carry every event
+// through, each effective once: the run fails if an accepted event is never
+// delivered, and duplicates counts deliveries of one event answered 2xx more
+// than once.
 //
 // It needs hub and the example connector built and installed (make build);
 // HUB_PLUGIN_DIR, when set, is passed on to hub. Exit status: 0 when the run
@@ -65,6 +73,8 @@ type options struct {
 	rate        float64
 	body        int
 	drain       time.Duration
+	fault       string
+	faultFor    time.Duration
 	workspace   string
 	keep        bool
 }
@@ -80,6 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.rate, "rate", 0, "events per second across all senders (0: as fast as hub acknowledges)")
 	fs.IntVar(&o.body, "body", 1024, "size of each event's JSON body in bytes")
 	fs.DurationVar(&o.drain, "drain", 60*time.Second, "full mode: how long to wait after sending for every accepted event to be delivered")
+	fs.StringVar(&o.fault, "fault", faultNone, "full mode: make the sink fail for -fault-for a third of the way in: none, 503, 429 (with Retry-After: 1) or down (connections reset)")
+	fs.DurationVar(&o.faultFor, "fault-for", 2*time.Second, "how long the -fault lasts")
 	fs.StringVar(&o.workspace, "workspace", "", "the workspace directory to write and serve (default: a new temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary workspace (with hub serve's log in serve.log)")
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +112,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-body must not be negative")
 	case o.drain <= 0:
 		return o, errors.New("-drain must be positive")
+	case !validFault(o.fault):
+		return o, fmt.Errorf("-fault must be %s, %s, %s or %s", faultNone, fault503, fault429, faultDown)
+	case o.fault != faultNone && o.mode != modeFull:
+		return o, errors.New("-fault needs -mode full: in ingest mode nothing reaches the sink")
+	case o.faultFor <= 0:
+		return o, errors.New("-fault-for must be positive")
 	}
 	return o, nil
 }
@@ -120,6 +138,8 @@ type report struct {
 	E2EP50MS      float64 `json:"e2e_p50_ms"`
 	E2EP99MS      float64 `json:"e2e_p99_ms"`
 	Errors        int     `json:"errors"`
+	Fault         string  `json:"fault"`
+	SinkRequests  int     `json:"sink_requests"`
 	Duplicates    int     `json:"duplicates"`
 	HostRSSMB     float64 `json:"host_rss_mb"`
 	HostHWMMB     float64 `json:"host_hwm_mb"`
@@ -214,6 +234,12 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 		mem.stop()
 		return nil, err
 	}
+	cancelFault, err := scheduleFault(snk, o.fault, o.duration/3, o.faultFor)
+	if err != nil {
+		mem.stop()
+		return nil, err
+	}
+	defer cancelFault()
 	f := fire(ctx, fireOptions{url: url, secret: secret, runID: runID(),
 		concurrency: o.concurrency, duration: o.duration, bodySize: o.body, rate: o.rate})
 	start := time.Now().Add(-f.elapsed)
@@ -241,7 +267,7 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 		Mode: o.mode, DurationS: math.Round(f.elapsed.Seconds()*100) / 100,
 		Concurrency: o.concurrency, Rate: o.rate, BodyBytes: len(eventBody("x", time.Now(), o.body)),
 		Accepted: len(f.accepted), AcceptedPerS: perSecond(len(f.accepted), f.elapsed),
-		Errors:    f.errors,
+		Errors: f.errors, Fault: o.fault, SinkRequests: snk.Requests(),
 		HostRSSMB: mb(m.HostRSS), HostHWMMB: mb(m.HostHWM), PluginRSSMB: mb(m.PluginRSS),
 		Go: runtime.Version(), CPUs: runtime.NumCPU(),
 	}
