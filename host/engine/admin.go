@@ -86,6 +86,7 @@ func (e *Engine) reviveDead(ctx context.Context, tenant, id string, replay bool)
 		step := run.Steps[min(run.Step, len(run.Steps)-1)]
 		run.Step = min(run.Step, len(run.Steps)-1)
 		step.Status = runs.Pending
+		step.SeriesStart = len(step.Attempts)
 		next = newJob(now, run.ID, run.Step, step.Connection)
 		puts = append(puts, ingest.Put{Tenant: tenant, Kind: runs.KindJob, ID: next.id, Value: next.value()})
 		e.publish("info", "run replayed from the dead-letter queue", run, step.Name, 0, nil)
@@ -99,7 +100,9 @@ func (e *Engine) reviveDead(ctx context.Context, tenant, id string, replay bool)
 		return fmt.Errorf("encode run %s: %w", id, err)
 	}
 	puts = append(puts, ingest.Put{Tenant: tenant, Kind: runs.KindRun, ID: id, Value: b})
-	if err := e.commit(ctx, puts); err != nil {
+	// Once handed to the group commit the change may land even if the
+	// caller gives up, so the memory must follow it: commit regardless.
+	if err := e.commit(context.WithoutCancel(ctx), puts); err != nil {
 		return err
 	}
 	e.deadCount.Add(-1)

@@ -90,6 +90,8 @@ func (e *Engine) refreshAuth(ctx context.Context, rt *Runtime, c *connRT, handle
 	default:
 		return fmt.Errorf("connection %s uses %s auth, which cannot be refreshed", c.name, c.auth.Type)
 	}
+	ctx, cancel := context.WithTimeout(ctx, e.opts.ActionTimeout)
+	defer cancel()
 	res, err := handle.AuthStep(ctx, req)
 	if err != nil {
 		return fmt.Errorf("connection %s: %s: %w", c.name, req.Step, err)

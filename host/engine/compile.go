@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -180,9 +181,13 @@ func (rt *Runtime) resolveConn(c *config.Connection, tenant string) (wire.Connec
 		get("key", &a.APIKey)
 	case schema.AuthBearer:
 		get("token", &a.Token)
-	case schema.AuthSession, schema.AuthOAuth2:
-		// Session logins and OAuth tokens are obtained at run time by an
-		// auth step; the credentials they need are read then.
+	case schema.AuthSession:
+		// A session login happens at run time through the connector's
+		// auth step; its credentials are read then.
+	case schema.AuthOAuth2:
+		// Tokens come from the authorization flows and the encrypted
+		// credential store; until a connection has them it cannot run.
+		return wc, fmt.Errorf("connection %s: oauth2 connections cannot run yet: hub has no stored token for them (the OAuth flows and credential store are not available in this version)", c.Name)
 	}
 	if err != nil {
 		return wc, err
@@ -258,29 +263,77 @@ func fromJSON(raw json.RawMessage) (cty.Value, error) {
 }
 
 // redactedJSON is v as JSON for the run history, with every sensitive
-// part replaced by "(sensitive)".
+// part replaced by "(sensitive)". It works on the JSON, not the cty
+// value: replacing a number in a list with a string is not a valid list.
 func redactedJSON(v cty.Value) json.RawMessage {
-	if !config.IsSensitive(v) {
-		b, err := toJSON(v)
-		if err != nil {
-			return nil
+	unmarked, pvm := v.UnmarkDeepWithPaths()
+	b, err := toJSON(unmarked)
+	if err != nil {
+		return nil
+	}
+	var paths []cty.Path
+	for _, pm := range pvm {
+		if _, ok := pm.Marks[config.Sensitive]; ok {
+			paths = append(paths, pm.Path)
 		}
+	}
+	if len(paths) == 0 {
 		return b
 	}
-	red, err := cty.Transform(v, func(_ cty.Path, v cty.Value) (cty.Value, error) {
-		if v.HasMark(config.Sensitive) {
-			return cty.StringVal("(sensitive)"), nil
+	var doc any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return json.RawMessage(`"(sensitive)"`)
+	}
+	for _, p := range paths {
+		doc = redactPath(doc, unmarked, p)
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return json.RawMessage(`"(sensitive)"`)
+	}
+	return out
+}
+
+// redactPath replaces the value at p in doc (v decoded from JSON) with
+// the redaction marker and returns doc.
+func redactPath(doc any, v cty.Value, p cty.Path) any {
+	if len(p) == 0 || v.IsNull() || !v.IsKnown() {
+		return "(sensitive)"
+	}
+	ty := v.Type()
+	switch step := p[0].(type) {
+	case cty.GetAttrStep:
+		m, ok := doc.(map[string]any)
+		if !ok || !ty.IsObjectType() || !ty.HasAttribute(step.Name) {
+			return "(sensitive)"
 		}
-		return v, nil
-	})
-	if err != nil {
-		return json.RawMessage(`"(sensitive)"`)
+		m[step.Name] = redactPath(m[step.Name], v.GetAttr(step.Name), p[1:])
+	case cty.IndexStep:
+		switch {
+		case ty.IsMapType() && step.Key.Type() == cty.String:
+			m, ok := doc.(map[string]any)
+			k := step.Key.AsString()
+			if !ok || !v.HasIndex(step.Key).True() {
+				return "(sensitive)"
+			}
+			m[k] = redactPath(m[k], v.Index(step.Key), p[1:])
+		case (ty.IsListType() || ty.IsTupleType()) && step.Key.Type() == cty.Number:
+			l, ok := doc.([]any)
+			i, _ := step.Key.AsBigFloat().Int64()
+			if !ok || i < 0 || int(i) >= len(l) {
+				return "(sensitive)"
+			}
+			l[i] = redactPath(l[i], v.Index(step.Key), p[1:])
+		default:
+			// A set's elements have no position: hide the whole set.
+			return "(sensitive)"
+		}
+	default:
+		return "(sensitive)"
 	}
-	b, err := toJSON(red)
-	if err != nil {
-		return json.RawMessage(`"(sensitive)"`)
-	}
-	return b
+	return doc
 }
 
 func diagText(diags hcl.Diagnostics) string {

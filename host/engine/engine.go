@@ -149,6 +149,11 @@ func (e *Engine) Start(rt *Runtime) error {
 		return err
 	}
 	e.installID = id
+	// The runtime first: workers start as the queue loads, and a job
+	// must find its workflow.
+	if rt != nil {
+		e.rt.Store(rt)
+	}
 	if err := e.loadQueue(); err != nil {
 		return err
 	}

@@ -45,10 +45,13 @@ func (e *Engine) execute(l *lane, j *job) {
 		return
 	}
 	rt := e.rt.Load()
-	var flow *flowRT
-	if rt != nil {
-		flow = rt.flows[run.Workflow]
+	if rt == nil {
+		// Nothing applied yet (the host is starting): wait for it.
+		j.due = time.Now().Add(time.Second)
+		l.push(j)
+		return
 	}
+	flow := rt.flows[run.Workflow]
 	if flow == nil || len(flow.steps) != len(run.Steps) {
 		e.finishDead(l, j, run, "workflow_changed", fmt.Sprintf("workflow %q is no longer applied in this shape; replay after applying it again, or discard", run.Workflow))
 		return
@@ -99,6 +102,12 @@ func (e *Engine) execute(l *lane, j *job) {
 		return
 	}
 	s := flow.steps[i]
+	if i != j.step && s.s.Connection != l.name {
+		// The step to run belongs to another connection: its lane, with
+		// that connection's limits and breaker, runs it.
+		e.transition(l, j, run, newJob(time.Now(), run.ID, i, s.s.Connection), nil)
+		return
+	}
 	rec := run.Steps[i]
 	input := json.RawMessage(`{}`)
 	if s.s.Input != nil {
@@ -158,7 +167,20 @@ func (e *Engine) execute(l *lane, j *job) {
 				took = time.Since(start)
 			}
 		} else {
-			err = fault.AuthExpiredf("%v (refreshing the credentials failed: %v)", err, rerr)
+			ae := fault.AuthExpiredf("%v (refreshing the credentials failed: %v)", err, rerr)
+			ae.Cause = rerr
+			err = ae
+		}
+		if err != nil && e.closed.Load() && errors.Is(err, context.Canceled) {
+			return
+		}
+	}
+	if err == nil {
+		if len(out) == 0 {
+			out = json.RawMessage("null")
+		} else if !json.Valid(out) {
+			err = fault.Permanentf("action %s returned output that is not JSON", s.s.Action)
+			out = nil
 		}
 	}
 	switch {
@@ -193,7 +215,8 @@ func (e *Engine) finishAttempt(l *lane, j *job, run *runs.Run, s *stepRT, start 
 	kind := fault.KindOf(err)
 	att.Error, att.ErrorKind = err.Error(), kind.String()
 	now := time.Now()
-	if (kind == fault.Retryable || kind == fault.RateLimited) && att.N < s.policy.attempts {
+	inSeries := att.N - rec.SeriesStart // attempts since the step (re)started
+	if (kind == fault.Retryable || kind == fault.RateLimited) && inSeries < s.policy.attempts {
 		delay := s.policy.backoff(att.N)
 		if fe := fault.As(err); fe != nil && fe.RetryAfter > delay {
 			delay = fe.RetryAfter
@@ -207,7 +230,7 @@ func (e *Engine) finishAttempt(l *lane, j *job, run *runs.Run, s *stepRT, start 
 	}
 	why := att.Error
 	if kind == fault.Retryable || kind == fault.RateLimited {
-		why = fmt.Sprintf("gave up after %d attempts: %s", att.N, att.Error)
+		why = fmt.Sprintf("gave up after %d attempts: %s", inSeries, att.Error)
 	}
 	rec.Status = runs.Failed
 	switch s.s.OnError {
@@ -242,11 +265,12 @@ func (e *Engine) finishRun(l *lane, j *job, run *runs.Run, status *runs.Status) 
 		run.Status = *status
 	}
 	run.FinishedAt = &now
-	if run.Status == runs.Succeeded {
-		e.publish("info", "run succeeded", run, "", 0, nil)
+	if e.transition(l, j, run, nil, nil) {
+		if run.Status == runs.Succeeded {
+			e.publish("info", "run succeeded", run, "", 0, nil)
+		}
+		e.m.runFinished(run)
 	}
-	e.m.runFinished(run)
-	e.transition(l, j, run, nil, nil)
 }
 
 // finishDead moves the run to the dead-letter queue.
@@ -258,22 +282,29 @@ func (e *Engine) finishDead(l *lane, j *job, run *runs.Run, kind, why string) {
 	run.Error = fmt.Sprintf("step %s: %s", step.Name, why)
 	d := &runs.DeadLetter{Run: run.ID, Workflow: run.Workflow, Step: step.Name, Connection: step.Connection, Action: step.Action,
 		Error: why, ErrorKind: kind, Attempts: len(step.Attempts), At: now}
-	e.publish("error", "run dead-lettered", run, step.Name, len(step.Attempts), map[string]any{"error": why, "kind": kind})
-	e.m.runFinished(run)
-	e.transition(l, j, run, nil, d)
+	if e.transition(l, j, run, nil, d) {
+		e.publish("error", "run dead-lettered", run, step.Name, len(step.Attempts), map[string]any{"error": why, "kind": kind})
+		e.m.runFinished(run)
+	}
 }
 
 // transition commits the run's new state with the job's removal, and the
 // next job or dead letter, in one transaction; then queues the next job.
 // When the commit fails the job stays queued as it was and runs again
-// later with the same idempotency key.
-func (e *Engine) transition(l *lane, j *job, run *runs.Run, next *job, dead *runs.DeadLetter) {
+// later with the same idempotency key. It reports whether the commit
+// succeeded.
+func (e *Engine) transition(l *lane, j *job, run *runs.Run, next *job, dead *runs.DeadLetter) bool {
 	run.UpdatedAt = time.Now().UTC()
 	puts := []ingest.Put{e.dropJob(j)}
+	retry := func() {
+		j.due = time.Now().Add(5 * time.Second)
+		l.push(j)
+	}
 	p, err := e.putJSON(runs.KindRun, run.ID, run)
 	if err != nil {
-		e.log.Error("cannot encode a run", "run", run.ID, "error", err)
-		return
+		e.log.Error("cannot encode a run; the step will run again", "run", run.ID, "error", err)
+		retry()
+		return false
 	}
 	puts = append(puts, p)
 	if next != nil {
@@ -282,16 +313,16 @@ func (e *Engine) transition(l *lane, j *job, run *runs.Run, next *job, dead *run
 	if dead != nil {
 		p, err := e.putJSON(runs.KindDead, run.ID, dead)
 		if err != nil {
-			e.log.Error("cannot encode a dead letter", "run", run.ID, "error", err)
-			return
+			e.log.Error("cannot encode a dead letter; the step will run again", "run", run.ID, "error", err)
+			retry()
+			return false
 		}
 		puts = append(puts, p)
 	}
 	if err := e.commit(context.Background(), puts); err != nil {
 		e.log.Error("cannot record a step's outcome; the step will run again with the same idempotency key", "run", run.ID, "error", err)
-		j.due = time.Now().Add(5 * time.Second)
-		l.push(j)
-		return
+		retry()
+		return false
 	}
 	if dead != nil {
 		e.deadCount.Add(1)
@@ -299,6 +330,7 @@ func (e *Engine) transition(l *lane, j *job, run *runs.Run, next *job, dead *run
 	if next != nil {
 		e.lane(next.conn).push(next)
 	}
+	return true
 }
 
 // backoff is the wait before attempt n+1 after attempt n failed: the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubhq/hub/host/limiter"
 	"github.com/hubhq/hub/host/runs"
+	"github.com/hubhq/hub/host/store"
 )
 
 // job is a queued step, as held in memory.
@@ -91,6 +92,11 @@ func (e *Engine) lane(name string) *lane {
 	}
 	l.brk = limiter.NewBreaker(bopts)
 	e.lanes[name] = l
+	if e.closed.Load() {
+		// Stopping: the lane only holds jobs until the store is closed;
+		// they are already stored and run at the next start.
+		return l
+	}
 	for range e.opts.Workers {
 		e.workers.Add(1)
 		go e.work(l)
@@ -222,10 +228,33 @@ func (e *Engine) work(l *lane) {
 func (e *Engine) executeSafely(l *lane, j *job) {
 	defer func() {
 		if r := recover(); r != nil {
-			e.log.Error("step execution panicked; the job stays queued and is retried in a minute", "run", j.run, "step", j.step, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			j.due = time.Now().Add(time.Minute)
-			l.push(j)
+			e.log.Error("step execution panicked; the run goes to the dead-letter queue", "run", j.run, "step", j.step, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			e.deadAfterPanic(l, j, r)
 		}
 	}()
 	e.execute(l, j)
+}
+
+// deadAfterPanic dead-letters the run whose step made hub panic: running
+// it again would panic again, and the host must go on with the others.
+// An operator replays it once hub is fixed.
+func (e *Engine) deadAfterPanic(l *lane, j *job, why any) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("cannot dead-letter a run after a panic; its job stays queued", "run", j.run, "panic", fmt.Sprint(r))
+		}
+	}()
+	var run *runs.Run
+	err := e.st.View(func(tx *store.Tx) error {
+		r, ok, err := runs.Get(tx, e.tenant, j.run)
+		if ok {
+			run = r
+		}
+		return err
+	})
+	if err != nil || run == nil || run.Status != runs.Running || len(run.Steps) == 0 {
+		return
+	}
+	run.Step = min(j.step, len(run.Steps)-1)
+	e.finishDead(l, j, run, "internal", fmt.Sprintf("hub failed while running this step (%v); see the host log, and replay once fixed", why))
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -91,10 +92,16 @@ func (e *Engine) routeOnce(pos uint64) (int, uint64, error) {
 			e.log.Warn("event for a workflow that is not applied; dropped", "workflow", workflow, "event", ev.ID)
 			continue
 		}
+		if !json.Valid(ev.Payload) {
+			// Connectors' events are checked when they arrive; one that
+			// is not JSON must not stop routing for every other event.
+			e.log.Error("event payload is not JSON; dropped", "workflow", workflow, "event", ev.ID)
+			continue
+		}
 		if flow.when != nil {
 			evv, err := fromJSON(ev.Payload)
 			if err != nil {
-				e.log.Warn("event payload is not JSON; dropped", "workflow", workflow, "event", ev.ID, "error", err)
+				e.log.Error("event payload cannot be read; dropped", "workflow", workflow, "event", ev.ID, "error", err)
 				continue
 			}
 			v, diags := rt.rc.Eval(flow.when, evv, nil)
@@ -121,16 +128,18 @@ func (e *Engine) routeOnce(pos uint64) (int, uint64, error) {
 		if len(run.Steps) == 0 {
 			run.Status = runs.Succeeded
 			run.FinishedAt = &now
-		} else {
+		}
+		p, err := e.putJSON(runs.KindRun, run.ID, run)
+		if err != nil {
+			e.log.Error("cannot encode a run; event dropped", "workflow", workflow, "event", ev.ID, "error", err)
+			continue
+		}
+		puts = append(puts, p)
+		if len(run.Steps) > 0 {
 			j := newJob(now, run.ID, 0, run.Steps[0].Connection)
 			jobs = append(jobs, j)
 			puts = append(puts, ingest.Put{Tenant: e.tenant, Kind: runs.KindJob, ID: j.id, Value: j.value()})
 		}
-		p, err := e.putJSON(runs.KindRun, run.ID, run)
-		if err != nil {
-			return 0, pos, err
-		}
-		puts = append(puts, p)
 		started = append(started, run)
 	}
 	last := evs[len(evs)-1].Seq

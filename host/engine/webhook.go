@@ -32,6 +32,9 @@ type subscription struct {
 	URL      string          `json:"url"`
 	// Connector is the "<source>@<version>" that made the subscription.
 	Connector string `json:"connector"`
+	// Subscribed is false while the third party has not confirmed the
+	// subscription; every start and apply tries again.
+	Subscribed bool `json:"subscribed"`
 }
 
 // Webhook implements server.Backend: verify and parse a delivery with the
@@ -78,6 +81,14 @@ func (e *Engine) Webhook(ctx context.Context, req server.WebhookRequest) (*serve
 		}
 		return &server.WebhookResponse{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: errorBody(err.Error())}, err
+	}
+	for _, ev := range res.Events {
+		if !json.Valid(ev.Payload) {
+			err := fault.Permanentf("connector %s returned event %q whose payload is not JSON", c.ref, ev.ID)
+			e.health.failed(req.Workflow, err)
+			return &server.WebhookResponse{Status: http.StatusBadGateway, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: errorBody("the connector could not parse this delivery; see the host log")}, err
+		}
 	}
 	evs := make([]ingest.Event, len(res.Events))
 	trigger := req.Workflow + "/" + f.trigger
@@ -147,19 +158,28 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 		}
 		want[name] = true
 		url, _ := e.webhookURL(name)
-		if s, ok := stored[name]; ok && s.URL == url {
+		if s, ok := stored[name]; ok && s.URL == url && s.Subscribed {
 			e.subsMu.Lock()
 			e.subs[name] = s
 			e.subsMu.Unlock()
 			continue
 		}
 		c := rt.conns[f.conn]
-		secret := make([]byte, 24)
-		if _, err := rand.Read(secret); err != nil {
-			e.log.Error("cannot make a webhook secret", "workflow", name, "error", err)
-			continue
+		// A subscription tried before keeps its secret: an operator may
+		// have registered it with the third party by hand.
+		secret := ""
+		if prev, ok := stored[name]; ok && prev.URL == url {
+			secret = prev.Secret
 		}
-		s := &subscription{Workflow: name, Secret: hex.EncodeToString(secret), URL: url, Connector: c.ref}
+		if secret == "" {
+			b := make([]byte, 24)
+			if _, err := rand.Read(b); err != nil {
+				e.log.Error("cannot make a webhook secret", "workflow", name, "error", err)
+				continue
+			}
+			secret = hex.EncodeToString(b)
+		}
+		s := &subscription{Workflow: name, Secret: secret, URL: url, Connector: c.ref}
 		handle := e.opts.Connector(c.inst)
 		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
 		conn, err := e.connFor(ctx, rt, c, handle)
@@ -167,6 +187,7 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 			var got wire.Subscription
 			got, err = handle.SubscribeWebhook(ctx, wire.SubscribeRequest{Trigger: f.trigger, Conn: conn, Config: f.config, URL: url, Secret: s.Secret})
 			if err == nil {
+				s.Subscribed = true
 				s.ID, s.State = got.ID, got.State
 				if got.Secret != "" {
 					s.Secret = got.Secret

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,10 @@ import (
 const (
 	kindEvent = "event"
 	kindDedup = "dedup"
+	// kindSeq holds, under id "last", the greatest seq a tenant has
+	// handed out: events are deleted once routed, so the greatest stored
+	// event cannot tell where the counter stands after a restart.
+	kindSeq = "seq"
 )
 
 // Defaults of Options.
@@ -88,8 +93,8 @@ type Result struct {
 // neither skips nor repeats them.
 type Put struct {
 	// Tenant, Kind and ID name the key as in store.Key. Kind must not be
-	// one of this package's own kinds, "event" and "dedup", except to
-	// delete an event once it has been routed.
+	// one of this package's own kinds, "event", "dedup" and "seq", except
+	// to delete an event once it has been routed.
 	Tenant, Kind, ID string
 	Value            []byte
 	// Delete removes the key instead of setting it; Value is ignored.
@@ -250,7 +255,7 @@ func newRequest(ctx context.Context, evs []Event, puts []Put) (*request, error) 
 	for i, p := range puts {
 		// The router deletes the events it has turned into runs; nothing
 		// else writes this package's kinds.
-		if (p.Kind == kindEvent && !p.Delete) || p.Kind == kindDedup {
+		if (p.Kind == kindEvent && !p.Delete) || p.Kind == kindDedup || p.Kind == kindSeq {
 			return nil, fmt.Errorf("accept put %d of %d: kind %q belongs to the ingester", i+1, len(puts), p.Kind)
 		}
 		if _, err := store.Key(p.Tenant, p.Kind, p.ID); err != nil {
@@ -445,7 +450,11 @@ func (in *Ingester) commit(batch []*request) error {
 // its dedup record with the TTL; then the call's puts.
 func (in *Ingester) write(batch []*request) error {
 	return in.st.Update(func(tx *store.Tx) error {
+		touched := map[string]bool{}
 		for _, r := range batch {
+			for _, ev := range r.evs {
+				touched[ev.Tenant] = true
+			}
 			r.results = make([]Result, len(r.evs))
 			for i, ev := range r.evs {
 				res, err := in.stage(tx, ev)
@@ -464,6 +473,11 @@ func (in *Ingester) write(batch []*request) error {
 				if err := tx.Put(p.Tenant, p.Kind, p.ID, p.Value); err != nil {
 					return fmt.Errorf("store %s/%s of tenant %s with events: %w", p.Kind, p.ID, p.Tenant, err)
 				}
+			}
+		}
+		for tenant := range touched {
+			if err := tx.Put(tenant, kindSeq, "last", []byte(strconv.FormatUint(in.lastSeq[tenant], 10))); err != nil {
+				return fmt.Errorf("store the seq of tenant %s: %w", tenant, err)
 			}
 		}
 		return nil
@@ -514,6 +528,17 @@ func (in *Ingester) nextSeq(tx *store.Tx, tenant string) (uint64, error) {
 			if last, err = parseSeqID(id); err != nil {
 				return 0, err
 			}
+		}
+		v, found, err := tx.Get(tenant, kindSeq, "last")
+		if err != nil {
+			return 0, fmt.Errorf("read the seq of tenant %s: %w", tenant, err)
+		}
+		if found {
+			mark, err := strconv.ParseUint(string(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("read the seq of tenant %s: %w", tenant, err)
+			}
+			last = max(last, mark)
 		}
 	}
 	last++

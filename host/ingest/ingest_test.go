@@ -429,3 +429,39 @@ func TestAcceptWith_PutsAreCommittedWithTheEvents(t *testing.T) {
 		t.Fatalf("%d events stored, want 2 (the rejected calls store nothing)", n)
 	}
 }
+
+// The router deletes events once it has turned them into runs; the seq
+// counter must still continue after a restart, or new events would get
+// seqs the router has already passed.
+func TestAccept_SeqContinuesAfterEveryEventWasDeletedAndARestart(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	in := ingest.New(st, ingest.Options{})
+	res, err := in.Accept(context.Background(), []ingest.Event{event("a"), event("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := []ingest.Put{}
+	for _, r := range res {
+		del = append(del, ingest.Put{Tenant: tenant, Kind: "event", ID: fmt.Sprintf("%020d", r.Seq), Delete: true})
+	}
+	if _, err := in.AcceptWith(context.Background(), nil, del); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	st = openStore(t, dir)
+	defer st.Close()
+	in = ingest.New(st, ingest.Options{})
+	defer in.Close()
+	again, err := in.Accept(context.Background(), []ingest.Event{event("c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0].Seq <= res[1].Seq {
+		t.Fatalf("seq %d after a restart, want more than %d", again[0].Seq, res[1].Seq)
+	}
+}

@@ -63,6 +63,9 @@ type Step struct {
 	// IdempotencyKey is the same for every attempt of this step.
 	IdempotencyKey string     `json:"idempotency_key,omitempty"`
 	Attempts       []*Attempt `json:"attempts,omitempty"`
+	// SeriesStart is how many of Attempts came before the current series:
+	// a replay starts a fresh series with the step's full retry budget.
+	SeriesStart int `json:"series_start,omitempty"`
 }
 
 // Attempt is one call of a step's action.
