@@ -374,3 +374,15 @@ func TestParseFlags_FaultNeedsFullMode(t *testing.T) {
 		t.Errorf("%+v, %v", o, err)
 	}
 }
+
+func TestParseStatCPU_AddsUserAndSystemTicks(t *testing.T) {
+	// Fields 14 (utime) and 15 (stime) are 250 and 50 ticks of 1/100 s.
+	stat := "4242 (hub serve) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 1000 0 0"
+	got, err := parseStatCPU(stat)
+	if err != nil || got != 3*time.Second {
+		t.Fatalf("cpu = %s, %v; want 3s", got, err)
+	}
+	if _, err := parseStatCPU("4242 (x) S 1 2"); err == nil {
+		t.Fatal("a short stat parsed")
+	}
+}

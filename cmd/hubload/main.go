@@ -144,6 +144,9 @@ type report struct {
 	HostRSSMB     float64 `json:"host_rss_mb"`
 	HostHWMMB     float64 `json:"host_hwm_mb"`
 	PluginRSSMB   float64 `json:"plugin_rss_mb"`
+	HostCPUS      float64 `json:"host_cpu_s"`
+	PluginCPUS    float64 `json:"plugin_cpu_s"`
+	LoadCPUS      float64 `json:"hubload_cpu_s"`
 	QueueGrowing  bool    `json:"queue_growing"`
 	Go            string  `json:"go"`
 	CPUs          int     `json:"cpus"`
@@ -228,6 +231,7 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 		}
 	}()
 	mem := startSampler(srv.cmd.Process.Pid, 250*time.Millisecond)
+	selfCPU0, _ := readCPU(os.Getpid())
 
 	url, secret, err := srv.webhook(ctx, Workflow)
 	if err != nil {
@@ -258,6 +262,7 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 		}
 	}
 	m := mem.stop()
+	selfCPU, _ := readCPU(os.Getpid())
 	stopped = true
 	if err := srv.stop(30 * time.Second); err != nil {
 		problems = append(problems, fmt.Errorf("%w\n%s", err, srv.logTail()))
@@ -269,6 +274,7 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 		Accepted: len(f.accepted), AcceptedPerS: perSecond(len(f.accepted), f.elapsed),
 		Errors: f.errors, Fault: o.fault, SinkRequests: snk.Requests(),
 		HostRSSMB: mb(m.HostRSS), HostHWMMB: mb(m.HostHWM), PluginRSSMB: mb(m.PluginRSS),
+		HostCPUS: seconds(m.HostCPU), PluginCPUS: seconds(m.PluginCPU), LoadCPUS: seconds(selfCPU - selfCPU0),
 		Go: runtime.Version(), CPUs: runtime.NumCPU(),
 	}
 	rep.AckP50MS, rep.AckP99MS = summary(f.acks)

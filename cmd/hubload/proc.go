@@ -76,6 +76,42 @@ func parseStatPPID(text string) (int, error) {
 	return strconv.Atoi(fields[1])
 }
 
+// userHZ is the unit of the CPU times in /proc/<pid>/stat: USER_HZ, which
+// Linux fixes at 100 for user space on every architecture hub builds for.
+const userHZ = 100
+
+// parseStatCPU returns the CPU time (user and system) a process has used,
+// from the text of /proc/<pid>/stat (fields 14 and 15, in USER_HZ ticks).
+func parseStatCPU(text string) (time.Duration, error) {
+	i := strings.LastIndexByte(text, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("stat %q: no command name", text)
+	}
+	// After the name: state (field 3) ... utime (14), stime (15).
+	fields := strings.Fields(text[i+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("stat %q: too short", text)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("stat: cpu time %q: %w", f, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}
+
+// readCPU is the CPU time pid has used so far.
+func readCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, fmt.Errorf("read cpu time of pid %d: %w", pid, err)
+	}
+	return parseStatCPU(string(b))
+}
+
 // children returns the pids of pid's child processes (the connector
 // plugins, for hub serve). It reads /proc/<pid>/task/*/children and falls
 // back to scanning every process's parent when the kernel lacks that file.
@@ -118,11 +154,13 @@ func children(pid int) ([]int, error) {
 }
 
 // memSample is the largest memory seen of a host process and of its
-// children together.
+// children together, and the CPU time they had used at the last sample.
 type memSample struct {
 	HostRSS   int64 // largest VmRSS of the host
 	HostHWM   int64 // the host's VmHWM at the last sample
 	PluginRSS int64 // largest sum of the children's VmRSS
+	HostCPU   time.Duration
+	PluginCPU time.Duration // of the children alive at the last sample
 	Samples   int
 }
 
@@ -166,15 +204,22 @@ func (s *sampler) once() {
 	if err != nil {
 		return
 	}
+	hostCPU, _ := readCPU(s.pid)
 	var plugins int64
+	var pluginCPU time.Duration
 	kids, _ := children(s.pid)
 	for _, k := range kids {
 		if m, err := readMemory(k); err == nil {
 			plugins += m.RSS
 		}
+		if c, err := readCPU(k); err == nil {
+			pluginCPU += c
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sample.HostCPU = max(s.sample.HostCPU, hostCPU)
+	s.sample.PluginCPU = max(s.sample.PluginCPU, pluginCPU)
 	s.sample.HostRSS = max(s.sample.HostRSS, host.RSS)
 	s.sample.HostHWM = host.HWM
 	s.sample.PluginRSS = max(s.sample.PluginRSS, plugins)

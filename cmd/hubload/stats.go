@@ -40,3 +40,8 @@ func perSecond(n int, d time.Duration) float64 {
 func mb(kb int64) float64 {
 	return math.Round(float64(kb)/1024*10) / 10
 }
+
+// seconds is d in seconds, rounded to two decimals.
+func seconds(d time.Duration) float64 {
+	return math.Round(d.Seconds()*100) / 100
+}
