@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -106,8 +107,8 @@ func TestCompletions_KeepFirstArrivalAndCountDuplicates(t *testing.T) {
 	if !last.Equal(sent.Add(9*time.Millisecond)) && !last.Equal(sent.Add(7*time.Millisecond)) {
 		t.Fatalf("last = %v", last)
 	}
-	if c.count() != 2 || c.duplicates != 1 || c.bad != 1 {
-		t.Fatalf("count %d, duplicates %d, bad %d", c.count(), c.duplicates, c.bad)
+	if dups, bad, badErr := c.problems(); c.count() != 2 || dups != 1 || bad != 1 || badErr == nil {
+		t.Fatalf("count %d, duplicates %d, bad %d (%v)", c.count(), dups, bad, badErr)
 	}
 }
 
@@ -120,6 +121,11 @@ func TestWaitDelivered_SucceedsWhenAllArrivedAndNamesTheMissing(t *testing.T) {
 	err := waitDelivered(t.Context(), c, []string{"a", "b", "c"}, 10*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "2 of 3 accepted events were not delivered") {
 		t.Fatalf("err = %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := waitDelivered(ctx, c, []string{"a", "b"}, time.Minute); err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("interrupted: err = %v", err)
 	}
 }
 

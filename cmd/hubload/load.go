@@ -120,6 +120,14 @@ func (c *completions) record(_ string, body []byte, at time.Time) {
 	}
 }
 
+// problems returns how many ids arrived more than once, and how many
+// deliveries could not be read with the first such error.
+func (c *completions) problems() (duplicates, bad int, badErr error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.duplicates, c.bad, c.badErr
+}
+
 // count is how many distinct ids have arrived.
 func (c *completions) count() int {
 	c.mu.Lock()

@@ -283,12 +283,13 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 		rep.Completed = len(e2e)
 		rep.CompletedPerS = perSecond(len(e2e), last.Sub(start))
 		rep.E2EP50MS, rep.E2EP99MS = summary(e2e)
-		rep.Duplicates = done.duplicates
+		dups, bad, badErr := done.problems()
+		rep.Duplicates = dups
 		// Completions kept up when, as sending stopped, fewer than one
 		// second's worth of accepted events were still waiting.
 		rep.QueueGrowing = float64(backlog) > rep.AcceptedPerS
-		if done.bad > 0 {
-			problems = append(problems, fmt.Errorf("%d deliveries could not be read, the first: %w", done.bad, done.badErr))
+		if bad > 0 {
+			problems = append(problems, fmt.Errorf("%d deliveries could not be read, the first: %w", bad, badErr))
 		}
 	}
 	return rep, errors.Join(problems...)
@@ -296,8 +297,8 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 
 // waitDelivered waits up to drain until the sink has received every id in
 // accepted.
-func waitDelivered(ctx context.Context, done *completions, accepted []string, drain time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, drain)
+func waitDelivered(parent context.Context, done *completions, accepted []string, drain time.Duration) error {
+	ctx, cancel := context.WithTimeout(parent, drain)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -310,7 +311,11 @@ func waitDelivered(ctx context.Context, done *completions, accepted []string, dr
 		select {
 		case <-ctx.Done():
 			got, _ := done.of(accepted)
-			return fmt.Errorf("%d of %d accepted events were not delivered within %s", len(accepted)-len(got), len(accepted), drain)
+			missing := len(accepted) - len(got)
+			if parent.Err() != nil {
+				return fmt.Errorf("interrupted while %d of %d accepted events were not yet delivered", missing, len(accepted))
+			}
+			return fmt.Errorf("%d of %d accepted events were not delivered within %s", missing, len(accepted), drain)
 		case <-tick.C:
 		}
 	}
