@@ -220,18 +220,49 @@ func (s *served) killGroup() {
 }
 
 // groupGone waits up to timeout for every process of hub serve's group to
-// be gone.
+// be dead. A dead plugin stays a zombie until whoever inherited it reaps
+// it, which can take seconds; it counts as gone.
 func (s *served) groupGone(timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
-	for {
-		if err := syscall.Kill(-s.pgid, 0); errors.Is(err, syscall.ESRCH) {
-			return true
-		}
+	for len(liveInGroup(s.pgid)) > 0 {
 		if time.Now().After(deadline) {
 			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return true
+}
+
+// liveInGroup lists the processes of group pgid that are not zombies.
+func liveInGroup(pgid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // log is everything hub serve has written so far.
