@@ -32,11 +32,20 @@ import (
 )
 
 func runServe(e *env, args []string) error {
+	// serve runs what was applied, with the inputs it was applied with:
+	// it takes none of the workspace-loading flags (-var, -env, ...).
 	var p planFlags
-	fs := p.register(e, "serve")
+	fs := newFlags(e, "serve")
+	defPlugins := e.getenv("HUB_PLUGIN_DIR")
+	if defPlugins == "" {
+		defPlugins = filepath.Join(".hub", "plugins")
+	}
+	fs.StringVar(&p.pluginDir, "plugin-dir", defPlugins, "plugin directory")
+	fs.StringVar(&p.dir, "dir", ".", "the workspace directory (its data directory holds what was applied)")
+	fs.StringVar(&p.dataDir, "data-dir", e.getenv("HUB_DATA_DIR"), "the store's directory (default <workspace>/.hub/data, or $HUB_DATA_DIR)")
 	addr := fs.String("addr", server.DefaultAddr, "the address to listen on (loopback by default; 0.0.0.0:PORT exposes hub to the network)")
 	publicURL := fs.String("public-url", "", "the address third parties reach hub at, for webhook URLs (default http://<addr>)")
-	workers := fs.Int("workers", 64, "workers per connection (the connection's concurrency limit bounds calls in flight)")
+	workers := fs.Int("workers", 64, "workers per connection at least (a connection whose concurrency limit is higher gets that many)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGTERM, how long steps in flight may take to finish")
 	maxBody := fs.Int64("max-body", server.DefaultMaxBodyBytes, "the largest webhook body accepted, in bytes (larger: 413)")
 	keepAge := fs.Duration("keep-runs-for", 30*24*time.Hour, "drop finished runs older than this (0 keeps them)")
@@ -76,7 +85,7 @@ func runServe(e *env, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	eng, err := engine.New(engine.Options{
-		Store: st, Ingest: in, Connector: sup.Connector, Logger: log.Named("engine"), Logs: logs, Metrics: reg,
+		Store: st, Ingest: in, Connector: sup.Connector, Logger: log.Named("engine"), Logs: logs, LogsFromLogger: true, Metrics: reg,
 		Tenant: store.DefaultTenant, Version: version, Workers: *workers, ActionTimeout: *actionTimeout,
 		DefaultLimits: limiter.Limits{}, Retention: runs.Retention{MaxAge: *keepAge, MaxRuns: *keepRuns}, TriggerAlert: *alert,
 	})
@@ -134,14 +143,17 @@ func runServe(e *env, args []string) error {
 	case serveErr = <-served:
 		log.Error("the HTTP server stopped", "error", serveErr)
 	}
-	// Stop intake first: no new deliveries, the ones in flight finish.
-	ctx, cancel := context.WithTimeout(context.Background(), *grace)
+	// Stop intake first: no new deliveries, the ones in flight finish;
+	// the engine's steps share the same grace period.
+	eng.Stopping()
+	end := time.Now().Add(*grace)
+	ctx, cancel := context.WithDeadline(context.Background(), end)
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Warn("HTTP shutdown", "error", err)
 	}
 	cancel()
 	_ = os.Remove(infoPath)
-	eng.Shutdown(*grace)
+	eng.Shutdown(max(time.Until(end), 0))
 	closeAll()
 	log.Info("stopped")
 	return serveErr

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -105,6 +106,9 @@ func Compile(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Ins
 				return nil, fmt.Errorf("workflow %s: trigger %s has no mode; set mode", w.Name, f.trigger)
 			}
 		}
+		if f.mode == schema.ModeStream {
+			return nil, fmt.Errorf("workflow %s: stream triggers do not run in this version of hub serve yet; use the trigger's poll or webhook mode", w.Name)
+		}
 		f.interval = w.Trigger.Interval
 		if w.Trigger.Config != nil {
 			raw, err := rt.evalJSON(w.Trigger.Config.Expr, cty.NilVal, nil)
@@ -159,7 +163,7 @@ func (rt *Runtime) resolveConn(c *config.Connection, tenant string) (wire.Connec
 		}
 		v, diags := rt.rc.Eval(at.Expr, cty.NilVal, nil)
 		if diags.HasErrors() {
-			return "", fmt.Errorf("connection %s: auth %s: %s", c.Name, name, diagText(diags))
+			return "", fmt.Errorf("connection %s: auth %s: %s", c.Name, name, rt.diagText(diags))
 		}
 		v, _ = v.UnmarkDeep()
 		if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
@@ -209,7 +213,7 @@ func (rt *Runtime) sessionCredentials(c *config.Connection) (map[string]string, 
 	}
 	v, diags := rt.rc.Eval(at.Expr, cty.NilVal, nil)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("connection %s: auth credentials: %s", c.Name, diagText(diags))
+		return nil, fmt.Errorf("connection %s: auth credentials: %s", c.Name, rt.diagText(diags))
 	}
 	v, _ = v.UnmarkDeep()
 	if v.IsNull() || !v.IsKnown() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
@@ -229,7 +233,7 @@ func (rt *Runtime) sessionCredentials(c *config.Connection) (map[string]string, 
 func (rt *Runtime) evalJSON(expr hcl.Expression, event cty.Value, outputs map[string]cty.Value) (json.RawMessage, error) {
 	v, diags := rt.rc.Eval(expr, event, outputs)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("%s", diagText(diags))
+		return nil, fmt.Errorf("%s", rt.diagText(diags))
 	}
 	return toJSON(v)
 }
@@ -336,7 +340,17 @@ func redactPath(doc any, v cty.Value, p cty.Path) any {
 	return doc
 }
 
-func diagText(diags hcl.Diagnostics) string {
+// diagText is diags' errors with positions relative to the workspace
+// (the applied source is loaded from a scratch directory).
+func (rt *Runtime) diagText(diags hcl.Diagnostics) string {
+	dir := ""
+	if rt != nil && rt.ws != nil && rt.ws.Dir != "" {
+		dir = rt.ws.Dir + string(filepath.Separator)
+	}
+	return diagTextIn(diags, dir)
+}
+
+func diagTextIn(diags hcl.Diagnostics, dir string) string {
 	var parts []string
 	for _, d := range diags {
 		if d.Severity != hcl.DiagError {
@@ -347,7 +361,7 @@ func diagText(diags hcl.Diagnostics) string {
 			s += ": " + d.Detail
 		}
 		if d.Subject != nil {
-			s = fmt.Sprintf("%s:%d,%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, s)
+			s = fmt.Sprintf("%s:%d:%d: %s", strings.TrimPrefix(d.Subject.Filename, dir), d.Subject.Start.Line, d.Subject.Start.Column, s)
 		}
 		parts = append(parts, s)
 	}

@@ -37,6 +37,9 @@ type Options struct {
 	Logger    hclog.Logger
 	// Logs receives one entry per run and step event, for hub logs -f.
 	Logs *logbus.Bus
+	// LogsFromLogger says Logger already feeds Logs (as an hclog sink), so
+	// warnings and errors logged are not published twice.
+	LogsFromLogger bool
 	// Metrics registers the engine's metrics; nil registers none.
 	Metrics prometheus.Registerer
 	// Tenant is the tenant this engine serves (store.DefaultTenant).
@@ -236,7 +239,7 @@ func (e *Engine) loadQueue() error {
 func (e *Engine) Apply(rt *Runtime) error {
 	old := e.rt.Swap(rt)
 	for name, c := range rt.conns {
-		e.lane(name).setLimits(e.limitsOf(c))
+		e.setLimits(e.lane(name), e.limitsOf(c))
 	}
 	e.syncSubscriptions(rt)
 	triggers := e.pollTriggers(rt)
@@ -324,6 +327,10 @@ func (e *Engine) Ready() error {
 	return nil
 }
 
+// Stopping marks the engine not ready, so /readyz answers 503 while the
+// host drains; call it before stopping intake.
+func (e *Engine) Stopping() { e.ready.Store(false) }
+
 // Shutdown stops the engine: polling and routing stop at once, lanes
 // stop taking jobs, steps in flight get grace to finish (then their calls
 // are cancelled and their jobs stay queued for the next start), and every
@@ -369,7 +376,31 @@ func (e *Engine) putJSON(kind, id string, v any) (ingest.Put, error) {
 	return ingest.Put{Tenant: e.tenant, Kind: kind, ID: id, Value: b}, nil
 }
 
+// Warnings and errors (a step retrying, a run dead-lettered) go to the
+// host log as well, where log shippers read them; the log's sink feeds
+// them to the bus. Routine entries go to the bus only: at thousands of
+// steps a second they would drown the log.
 func (e *Engine) publish(level, msg string, run *runs.Run, step string, attempt int, fields map[string]any) {
+	if level == logbus.LevelWarn || level == logbus.LevelError {
+		args := []any{"tenant", e.tenant}
+		if run != nil {
+			args = append(args, "workflow", run.Workflow, "run", run.ID)
+		}
+		if step != "" {
+			args = append(args, "step", step, "attempt", attempt)
+		}
+		for k, v := range fields {
+			args = append(args, k, v)
+		}
+		if level == logbus.LevelWarn {
+			e.log.Warn(msg, args...)
+		} else {
+			e.log.Error(msg, args...)
+		}
+		if e.opts.LogsFromLogger {
+			return
+		}
+	}
 	if e.opts.Logs == nil {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/hubhq/hub/host/config"
+	"github.com/hubhq/hub/host/limiter"
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/store"
@@ -668,7 +669,7 @@ func TestEngine_ShutdownStartsNoNewSteps(t *testing.T) {
 		<-release
 		return json.RawMessage(`{}`), nil
 	}}
-	h := open(t, t.TempDir(), compile(t, oneStep(""), nil), fc, func(o *Options) { o.Workers = 1 })
+	h := open(t, t.TempDir(), compile(t, oneStep(""), nil), fc, func(o *Options) { o.Workers = 1; o.DefaultLimits = limiter.Limits{Concurrency: 1} })
 	h.deliver("orders", "e1", order)
 	h.deliver("orders", "e2", order)
 	waitFor(t, "the first call and both jobs", func() bool { return len(fc.actionCalls()) == 1 && h.jobCount() == 2 })

@@ -85,7 +85,7 @@ func (e *Engine) execute(l *lane, j *job) {
 		v, diags := rt.rc.Eval(s.s.When.Expr, event, outputs)
 		if diags.HasErrors() {
 			run.Step = i
-			e.finishDead(l, j, run, fault.InvalidInput.String(), "when: "+diagText(diags))
+			e.finishDead(l, j, run, fault.InvalidInput.String(), "when: "+rt.diagText(diags))
 			return
 		}
 		v, _ = v.Unmark()
@@ -113,7 +113,7 @@ func (e *Engine) execute(l *lane, j *job) {
 	if s.s.Input != nil {
 		iv, diags := rt.rc.Eval(s.s.Input.Expr, event, outputs)
 		if diags.HasErrors() {
-			e.finishDead(l, j, run, fault.InvalidInput.String(), "input: "+diagText(diags))
+			e.finishDead(l, j, run, fault.InvalidInput.String(), "input: "+rt.diagText(diags))
 			return
 		}
 		if input, err = toJSON(iv); err != nil {

@@ -63,9 +63,10 @@ type lane struct {
 	lim  *limiter.Limiter
 	brk  *limiter.Breaker
 
-	mu   sync.Mutex
-	jobs jobHeap
-	wake chan struct{}
+	mu      sync.Mutex
+	jobs    jobHeap
+	wake    chan struct{}
+	workers int // goroutines started, under mu
 
 	// health, for status.
 	hmu         sync.Mutex
@@ -97,14 +98,29 @@ func (e *Engine) lane(name string) *lane {
 		// they are already stored and run at the next start.
 		return l
 	}
-	for range e.opts.Workers {
-		e.workers.Add(1)
-		go e.work(l)
-	}
+	e.addWorkers(l, e.opts.Workers)
 	return l
 }
 
-func (l *lane) setLimits(lim limiter.Limits) { l.lim.Set(lim) }
+// addWorkers makes sure lane l has at least n workers.
+func (e *Engine) addWorkers(l *lane, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ; l.workers < n; l.workers++ {
+		e.workers.Add(1)
+		go e.work(l)
+	}
+}
+
+// setLimits applies a connection's limits to its lane; a concurrency
+// above the lane's workers gets more workers, so the limit is what the
+// operator wrote, not the worker count.
+func (e *Engine) setLimits(l *lane, lim limiter.Limits) {
+	l.lim.Set(lim)
+	if !e.closed.Load() {
+		e.addWorkers(l, max(e.opts.Workers, l.lim.Limits().Concurrency))
+	}
+}
 
 func (l *lane) push(j *job) {
 	l.mu.Lock()

@@ -106,7 +106,7 @@ func (e *Engine) routeOnce(pos uint64) (int, uint64, error) {
 			}
 			v, diags := rt.rc.Eval(flow.when, evv, nil)
 			if diags.HasErrors() {
-				e.log.Warn("trigger when failed; event dropped", "workflow", workflow, "event", ev.ID, "error", diagText(diags))
+				e.log.Warn("trigger when failed; event dropped", "workflow", workflow, "event", ev.ID, "error", rt.diagText(diags))
 				e.m.eventsFiltered.WithLabelValues(workflow).Inc()
 				continue
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/schema"
+	"github.com/hubhq/hub/sdk/wire"
 )
 
 // healthBook keeps each trigger's health, by workflow.
@@ -141,10 +142,35 @@ func (e *Engine) pollTriggers(rt *Runtime) []poller.Trigger {
 			continue
 		}
 		c := rt.conns[f.conn]
+		h := e.opts.Connector(c.inst)
+		interval := f.interval
+		if interval <= 0 {
+			interval = e.defaultInterval(c, h, f.trigger)
+		}
 		out = append(out, poller.Trigger{Tenant: e.tenant, Workflow: name, Name: f.trigger, Conn: c.wire, Config: f.config,
-			Interval: f.interval, Connector: e.opts.Connector(c.inst)})
+			Interval: interval, Connector: h})
 	}
 	return out
+}
+
+// fallbackInterval is the poll interval of a trigger whose workflow and
+// connector name none.
+const fallbackInterval = time.Minute
+
+// defaultInterval is the connector's default poll interval for trigger,
+// from its schema.
+func (e *Engine) defaultInterval(c *connRT, h wire.Connector, trigger string) time.Duration {
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	sc, err := h.Schema(ctx)
+	if err != nil {
+		e.log.Warn("cannot read the connector's default poll interval; polling every minute", "connector", c.ref, "error", err)
+		return fallbackInterval
+	}
+	if t, ok := sc.Trigger(trigger); ok && t.DefaultPollInterval > 0 {
+		return t.DefaultPollInterval
+	}
+	return fallbackInterval
 }
 
 // backpressure stretches poll intervals while the queue is deep.

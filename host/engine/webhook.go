@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -35,6 +36,14 @@ type subscription struct {
 	// Subscribed is false while the third party has not confirmed the
 	// subscription; every start and apply tries again.
 	Subscribed bool `json:"subscribed"`
+	// Fingerprint identifies what the subscription was made for; a
+	// trigger whose fingerprint changes is subscribed again.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Trigger, Conn and Config are what the subscription was made with,
+	// for unsubscribing it later.
+	Trigger string          `json:"trigger,omitempty"`
+	Conn    string          `json:"conn,omitempty"`
+	Config  json.RawMessage `json:"config,omitempty"`
 }
 
 // Webhook implements server.Backend: verify and parse a delivery with the
@@ -69,7 +78,12 @@ func (e *Engine) Webhook(ctx context.Context, req server.WebhookRequest) (*serve
 	}
 	res, err := handle.HandleWebhook(ctx, wr)
 	if err != nil {
-		e.health.failed(req.Workflow, err)
+		// A delivery the connector refuses (a bad signature, a body it
+		// cannot parse) is the sender's problem, not the trigger's: only
+		// a connector that cannot be reached marks the trigger failing.
+		if k := fault.KindOf(err); k == fault.Retryable || k == fault.RateLimited || k == fault.AuthExpired {
+			e.health.failed(req.Workflow, err)
+		}
 		e.m.webhookRejected.WithLabelValues(req.Workflow, fault.KindOf(err).String()).Inc()
 		if res.Response != nil {
 			return toServerResponse(res.Response), err
@@ -158,17 +172,24 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 		}
 		want[name] = true
 		url, _ := e.webhookURL(name)
-		if s, ok := stored[name]; ok && s.URL == url && s.Subscribed {
+		c := rt.conns[f.conn]
+		fp := fingerprint(f, c)
+		prev, had := stored[name]
+		if had && prev.URL == url && prev.Subscribed && prev.Fingerprint == fp {
 			e.subsMu.Lock()
-			e.subs[name] = s
+			e.subs[name] = prev
 			e.subsMu.Unlock()
 			continue
 		}
-		c := rt.conns[f.conn]
+		if had && prev.Subscribed && prev.ID != "" {
+			// The trigger changed (address, connection, config or
+			// connector version): the old registration goes first.
+			e.unsubscribe(rt, name, prev)
+		}
 		// A subscription tried before keeps its secret: an operator may
 		// have registered it with the third party by hand.
 		secret := ""
-		if prev, ok := stored[name]; ok && prev.URL == url {
+		if had {
 			secret = prev.Secret
 		}
 		if secret == "" {
@@ -179,7 +200,7 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 			}
 			secret = hex.EncodeToString(b)
 		}
-		s := &subscription{Workflow: name, Secret: secret, URL: url, Connector: c.ref}
+		s := &subscription{Workflow: name, Secret: secret, URL: url, Connector: c.ref, Fingerprint: fp, Trigger: f.trigger, Conn: f.conn, Config: f.config}
 		handle := e.opts.Connector(c.inst)
 		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
 		conn, err := e.connFor(ctx, rt, c, handle)
@@ -214,13 +235,8 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 		if want[name] {
 			continue
 		}
-		if inst, ok := rt.installed[s.Connector]; ok && s.ID != "" {
-			ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
-			err := e.opts.Connector(inst).UnsubscribeWebhook(ctx, wire.UnsubscribeRequest{Subscription: wire.Subscription{ID: s.ID, State: s.State}})
-			cancel()
-			if err != nil {
-				e.log.Warn("webhook unsubscribe failed", "workflow", name, "error", err)
-			}
+		if s.ID != "" {
+			e.unsubscribe(rt, name, s)
 		}
 		if err := e.st.Delete(e.tenant, kindSubscription, name); err != nil {
 			e.log.Error("cannot delete a webhook subscription", "workflow", name, "error", err)
@@ -228,6 +244,34 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 		e.subsMu.Lock()
 		delete(e.subs, name)
 		e.subsMu.Unlock()
+	}
+}
+
+// fingerprint identifies a webhook trigger's subscription inputs.
+func fingerprint(f *flowRT, c *connRT) string {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(f.conn), []byte(f.trigger), f.config, []byte(c.ref), c.wire.Properties} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// unsubscribe asks the connector version that made s to remove it.
+func (e *Engine) unsubscribe(rt *Runtime, workflow string, s *subscription) {
+	inst, ok := rt.installed[s.Connector]
+	if !ok {
+		e.log.Warn("cannot remove an old webhook subscription: its connector version is no longer installed", "workflow", workflow, "connector", s.Connector, "subscription", s.ID)
+		return
+	}
+	req := wire.UnsubscribeRequest{Trigger: s.Trigger, Config: s.Config, Subscription: wire.Subscription{ID: s.ID, State: s.State}}
+	if c, ok := rt.conns[s.Conn]; ok {
+		req.Conn = c.wire
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	if err := e.opts.Connector(inst).UnsubscribeWebhook(ctx, req); err != nil {
+		e.log.Warn("webhook unsubscribe failed; remove it at the third party by hand", "workflow", workflow, "subscription", s.ID, "error", err)
 	}
 }
 

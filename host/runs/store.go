@@ -61,13 +61,13 @@ func (r *Run) Finished() bool { return r.Status != Running && r.Status != Dead }
 // Summary is r as listed.
 func (r *Run) Summary() Summary {
 	s := Summary{ID: r.ID, Workflow: r.Workflow, Status: r.Status, EventID: r.EventID, Error: r.Error, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
-	i := r.Step
-	if i >= len(r.Steps) && len(r.Steps) > 0 && r.Status != Succeeded {
-		i = len(r.Steps) - 1
-	}
-	if i < len(r.Steps) {
+	// The current or failed step; for a finished run, its last step.
+	i := min(r.Step, len(r.Steps)-1)
+	if i >= 0 {
 		s.Step = r.Steps[i].Name
-		s.Attempts = len(r.Steps[i].Attempts)
+	}
+	for _, st := range r.Steps {
+		s.Attempts += len(st.Attempts)
 	}
 	return s
 }

@@ -83,11 +83,12 @@ type Attempt struct {
 
 // Summary is a run as listed.
 type Summary struct {
-	ID         string     `json:"id"`
-	Workflow   string     `json:"workflow"`
-	Status     Status     `json:"status"`
-	EventID    string     `json:"event_id"`
-	Step       string     `json:"step,omitempty"` // the current or failed step
+	ID       string `json:"id"`
+	Workflow string `json:"workflow"`
+	Status   Status `json:"status"`
+	EventID  string `json:"event_id"`
+	Step     string `json:"step,omitempty"` // the current or failed step, or the last
+	// Attempts counts every action call of the run, retries included.
 	Attempts   int        `json:"attempts"`
 	Error      string     `json:"error,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
