@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -45,7 +46,7 @@ func runServe(e *env, args []string) error {
 	fs.StringVar(&p.dataDir, "data-dir", e.getenv("HUB_DATA_DIR"), "the store's directory (default <workspace>/.hub/data, or $HUB_DATA_DIR)")
 	addr := fs.String("addr", server.DefaultAddr, "the address to listen on (loopback by default; 0.0.0.0:PORT exposes hub to the network)")
 	publicURL := fs.String("public-url", "", "the address third parties reach hub at, for webhook URLs (default http://<addr>)")
-	workers := fs.Int("workers", 64, "workers per connection at least (a connection whose concurrency limit is higher gets that many)")
+	workers := fs.Int("workers", 128, "workers per connection at least (a connection whose concurrency limit is higher gets that many)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGTERM, how long steps in flight may take to finish")
 	maxBody := fs.Int64("max-body", server.DefaultMaxBodyBytes, "the largest webhook body accepted, in bytes (larger: 413)")
 	keepAge := fs.Duration("keep-runs-for", 30*24*time.Hour, "drop finished runs older than this (0 keeps them)")
@@ -54,6 +55,17 @@ func runServe(e *env, args []string) error {
 	actionTimeout := fs.Duration("action-timeout", 60*time.Second, "how long one action call may take")
 	if err := parseNone(fs, args); err != nil {
 		return err
+	}
+	if path := e.getenv("HUB_CPUPROFILE"); path != "" {
+		// For finding what limits throughput (docs/performance.md).
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("HUB_CPUPROFILE: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("HUB_CPUPROFILE: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	logs := logbus.New(2000)
 	log := serveLogger(e)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/hubhq/hub/host/config"
 	"github.com/hubhq/hub/host/lockfile"
@@ -53,6 +52,9 @@ type flowRT struct {
 	interval time.Duration
 	config   json.RawMessage
 	when     hcl.Expression // nil: every event
+	whenRefs eventRefs
+	// stepRefs is what the steps' inputs and conditions read of the event.
+	stepRefs eventRefs
 	steps    []*stepRT
 }
 
@@ -119,7 +121,18 @@ func Compile(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Ins
 		}
 		if w.Trigger.When != nil {
 			f.when = w.Trigger.When.Expr
+			f.whenRefs = refsOf(f.when)
 		}
+		var exprs []hcl.Expression
+		for _, s := range w.Steps {
+			if s.Input != nil {
+				exprs = append(exprs, s.Input.Expr)
+			}
+			if s.When != nil {
+				exprs = append(exprs, s.When.Expr)
+			}
+		}
+		f.stepRefs = refsOf(exprs...)
 		for i, s := range w.Steps {
 			if _, ok := rt.conns[s.Connection]; !ok {
 				return nil, fmt.Errorf("workflow %s, step %s: connection %q is not defined", w.Name, s.Name, s.Connection)
@@ -243,7 +256,7 @@ func toJSON(v cty.Value) (json.RawMessage, error) {
 	if !v.IsWhollyKnown() {
 		return nil, fmt.Errorf("the value is not known")
 	}
-	b, err := ctyjson.Marshal(v, v.Type())
+	b, err := encodeJSON(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode as JSON: %w", err)
 	}
@@ -255,15 +268,7 @@ func fromJSON(raw json.RawMessage) (cty.Value, error) {
 	if len(raw) == 0 {
 		return cty.NullVal(cty.DynamicPseudoType), nil
 	}
-	ty, err := ctyjson.ImpliedType(raw)
-	if err != nil {
-		return cty.NilVal, fmt.Errorf("read JSON: %w", err)
-	}
-	v, err := ctyjson.Unmarshal(raw, ty)
-	if err != nil {
-		return cty.NilVal, fmt.Errorf("read JSON: %w", err)
-	}
-	return v, nil
+	return decodeJSON(raw)
 }
 
 // redactedJSON is v as JSON for the run history, with every sensitive
@@ -392,4 +397,74 @@ func policyOf(r *config.Retry) retryPolicy {
 		p.max = r.Max
 	}
 	return p
+}
+
+// eventRefs is what an expression reads of the event: the top-level
+// keys, or the whole event. Converting a large JSON payload to cty is
+// the costliest part of routing, so only what is read is converted.
+type eventRefs struct {
+	whole bool
+	keys  map[string]bool
+}
+
+// refsOf collects what exprs read of the event.
+func refsOf(exprs ...hcl.Expression) eventRefs {
+	r := eventRefs{keys: map[string]bool{}}
+	for _, expr := range exprs {
+		if expr == nil {
+			continue
+		}
+		for _, tr := range expr.Variables() {
+			if tr.RootName() != "event" {
+				continue
+			}
+			if len(tr) < 2 {
+				r.whole = true
+				continue
+			}
+			switch step := tr[1].(type) {
+			case hcl.TraverseAttr:
+				r.keys[step.Name] = true
+			case hcl.TraverseIndex:
+				if step.Key.Type() == cty.String {
+					r.keys[step.Key.AsString()] = true
+				} else {
+					r.whole = true
+				}
+			default:
+				r.whole = true
+			}
+		}
+	}
+	return r
+}
+
+// value converts what r reads of payload, a JSON document, to cty: the
+// whole document, or an object of the keys read (a key the event lacks
+// is left out, so reading it is an error as it would be on the whole).
+func (r eventRefs) value(payload json.RawMessage) (cty.Value, error) {
+	if r.whole {
+		return fromJSON(payload)
+	}
+	if len(r.keys) == 0 {
+		return cty.EmptyObjectVal, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &top); err != nil {
+		// Not an object: only the whole value can be read.
+		return fromJSON(payload)
+	}
+	attrs := make(map[string]cty.Value, len(r.keys))
+	for k := range r.keys {
+		raw, ok := top[k]
+		if !ok {
+			continue
+		}
+		v, err := fromJSON(raw)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		attrs[k] = v
+	}
+	return cty.ObjectVal(attrs), nil
 }

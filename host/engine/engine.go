@@ -117,7 +117,7 @@ func New(opts Options) (*Engine, error) {
 		opts.Tenant = store.DefaultTenant
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 64
+		opts.Workers = 128
 	}
 	if opts.ActionTimeout <= 0 {
 		opts.ActionTimeout = 60 * time.Second

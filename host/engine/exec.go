@@ -20,16 +20,22 @@ import (
 
 // execute runs job j of lane l: the step's when, its input mapping, one
 // attempt of its action, and the outcome, committed with the job's
-// removal in one transaction.
-func (e *Engine) execute(l *lane, j *job) {
-	var run *runs.Run
-	err := e.st.View(func(tx *store.Tx) error {
-		r, ok, err := runs.Get(tx, e.tenant, j.run)
-		if ok {
-			run = r
-		}
-		return err
-	})
+// removal in one transaction. callDone is called once the third party
+// has answered (the connection's concurrency slot is about calls, not
+// about waiting for the record to reach the disk).
+func (e *Engine) execute(l *lane, j *job, callDone func()) {
+	run := j.doc
+	j.doc = nil // the worker owns and changes it from here on
+	var err error
+	if run == nil {
+		err = e.st.View(func(tx *store.Tx) error {
+			r, ok, err := runs.Get(tx, e.tenant, j.run)
+			if ok {
+				run = r
+			}
+			return err
+		})
+	}
 	if err != nil {
 		e.log.Error("cannot read the run of a job; it stays queued", "run", j.run, "error", err)
 		j.due = time.Now().Add(5 * time.Second)
@@ -56,7 +62,7 @@ func (e *Engine) execute(l *lane, j *job) {
 		e.finishDead(l, j, run, "workflow_changed", fmt.Sprintf("workflow %q is no longer applied in this shape; replay after applying it again, or discard", run.Workflow))
 		return
 	}
-	event, err := fromJSON(run.Event)
+	event, err := flow.stepRefs.value(run.Event)
 	if err != nil {
 		e.finishDead(l, j, run, fault.Permanent.String(), "the run's event cannot be read: "+err.Error())
 		return
@@ -120,7 +126,10 @@ func (e *Engine) execute(l *lane, j *job) {
 			e.finishDead(l, j, run, fault.InvalidInput.String(), "input: "+err.Error())
 			return
 		}
-		rec.Input = redactedJSON(iv)
+		rec.Input = input
+		if config.IsSensitive(iv) {
+			rec.Input = redactedJSON(iv)
+		}
 	}
 	c := rt.conns[s.s.Connection]
 	inst, ok := rt.installed[rec.Connector]
@@ -150,6 +159,7 @@ func (e *Engine) execute(l *lane, j *job) {
 	out, err := handle.ExecuteAction(ctx, wire.ActionRequest{Action: s.s.Action, Conn: conn, Input: input, IdempotencyKey: rec.IdempotencyKey, Attempt: attempt})
 	cancel()
 	took := time.Since(start)
+	callDone()
 	if err != nil && e.closed.Load() && errors.Is(err, context.Canceled) {
 		// Cancelled by shutdown after the grace period: the job stays
 		// queued as it is and runs again, with the same key, next start.
@@ -328,6 +338,7 @@ func (e *Engine) transition(l *lane, j *job, run *runs.Run, next *job, dead *run
 		e.deadCount.Add(1)
 	}
 	if next != nil {
+		next.doc = run
 		e.lane(next.conn).push(next)
 	}
 	return true

@@ -20,6 +20,9 @@ type job struct {
 	run  string
 	step int
 	conn string
+	// doc is the run as committed with this job, when the job was made in
+	// this process: the worker need not read it back. nil after a restart.
+	doc *runs.Run
 }
 
 func decodeJob(id string, v []byte) (*job, error) {
@@ -233,7 +236,7 @@ func (e *Engine) work(l *lane) {
 			return
 		default:
 		}
-		e.executeSafely(l, j)
+		e.executeSafely(l, j, release)
 		release()
 	}
 }
@@ -241,14 +244,14 @@ func (e *Engine) work(l *lane) {
 // executeSafely runs execute and turns a panic into a logged error: the
 // job stays queued in the store and is retried later, and the host goes
 // on serving every other job.
-func (e *Engine) executeSafely(l *lane, j *job) {
+func (e *Engine) executeSafely(l *lane, j *job, done func()) {
 	defer func() {
 		if r := recover(); r != nil {
 			e.log.Error("step execution panicked; the run goes to the dead-letter queue", "run", j.run, "step", j.step, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			e.deadAfterPanic(l, j, r)
 		}
 	}()
-	e.execute(l, j)
+	e.execute(l, j, done)
 }
 
 // deadAfterPanic dead-letters the run whose step made hub panic: running

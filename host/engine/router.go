@@ -99,7 +99,7 @@ func (e *Engine) routeOnce(pos uint64) (int, uint64, error) {
 			continue
 		}
 		if flow.when != nil {
-			evv, err := fromJSON(ev.Payload)
+			evv, err := flow.whenRefs.value(ev.Payload)
 			if err != nil {
 				e.log.Error("event payload cannot be read; dropped", "workflow", workflow, "event", ev.ID, "error", err)
 				continue
@@ -137,6 +137,7 @@ func (e *Engine) routeOnce(pos uint64) (int, uint64, error) {
 		puts = append(puts, p)
 		if len(run.Steps) > 0 {
 			j := newJob(now, run.ID, 0, run.Steps[0].Connection)
+			j.doc = run
 			jobs = append(jobs, j)
 			puts = append(puts, ingest.Put{Tenant: e.tenant, Kind: runs.KindJob, ID: j.id, Value: j.value()})
 		}

@@ -476,7 +476,14 @@ func (in *Ingester) write(batch []*request) error {
 			}
 		}
 		for tenant := range touched {
-			if err := tx.Put(tenant, kindSeq, "last", []byte(strconv.FormatUint(in.lastSeq[tenant], 10))); err != nil {
+			// Only a tenant that was handed seqs: a batch of duplicates
+			// alone, first after a restart, knows no counter yet and must
+			// not write one.
+			last, ok := in.lastSeq[tenant]
+			if !ok {
+				continue
+			}
+			if err := tx.Put(tenant, kindSeq, "last", []byte(strconv.FormatUint(last, 10))); err != nil {
 				return fmt.Errorf("store the seq of tenant %s: %w", tenant, err)
 			}
 		}

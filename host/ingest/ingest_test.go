@@ -465,3 +465,47 @@ func TestAccept_SeqContinuesAfterEveryEventWasDeletedAndARestart(t *testing.T) {
 		t.Fatalf("seq %d after a restart, want more than %d", again[0].Seq, res[1].Seq)
 	}
 }
+
+// After a restart the first delivery may be a redelivery of an event
+// already stored: storing it as a duplicate must not reset the counter.
+func TestAccept_DuplicatesFirstAfterARestartKeepTheSeq(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	in := ingest.New(st, ingest.Options{})
+	res, err := in.Accept(context.Background(), []ingest.Event{event("a"), event("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := []ingest.Put{}
+	for _, r := range res {
+		del = append(del, ingest.Put{Tenant: tenant, Kind: "event", ID: fmt.Sprintf("%020d", r.Seq), Delete: true})
+	}
+	if _, err := in.AcceptWith(context.Background(), nil, del); err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	st.Close()
+
+	st = openStore(t, dir)
+	defer st.Close()
+	in = ingest.New(st, ingest.Options{})
+	defer in.Close()
+	dup, err := in.Accept(context.Background(), []ingest.Event{event("b")})
+	if err != nil || dup[0].Status != ingest.Duplicate {
+		t.Fatalf("redelivery: %v, %v", dup, err)
+	}
+	in.Close()
+	st.Close()
+
+	st = openStore(t, dir)
+	defer st.Close()
+	in = ingest.New(st, ingest.Options{})
+	defer in.Close()
+	again, err := in.Accept(context.Background(), []ingest.Event{event("c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0].Seq <= res[1].Seq {
+		t.Fatalf("seq %d after a duplicate-only batch and a restart, want more than %d", again[0].Seq, res[1].Seq)
+	}
+}
