@@ -135,7 +135,9 @@ func makePlan(e *env, p *planFlags) (*planned, error) {
 // directory lock) only while it reads. A data directory that does not
 // exist yet means nothing was applied; plan does not create it.
 func loadApplied(e *env, dir string) (*state.State, error) {
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+	// A data directory that does not exist yet, or holds no store yet
+	// (an empty directory made for it), means nothing was applied.
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); errors.Is(err, os.ErrNotExist) {
 		return state.Empty(), nil
 	}
 	st, err := store.OpenReadOnly(dir, logger(e))
