@@ -46,6 +46,19 @@ type Client struct {
 	now func() time.Time
 }
 
+// defaultHTTPClient is the client every connection of a plugin shares
+// unless WithHTTPClient gives another: one transport, so connections to a
+// third party are kept alive and reused across calls. Go's default keeps
+// only two idle connections per host, so a plugin making many concurrent
+// calls opened a new TCP (and TLS) connection for most of them.
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: t, Timeout: defaultTimeout}
+}
+
 // NewClient returns a client applying auth. base supplies the transport,
 // redirect policy and timeout; nil means a default client with a timeout.
 func NewClient(auth Auth, base *http.Client) *Client {

@@ -203,6 +203,9 @@ func Server(c *Connector, opts ...Option) (wire.Connector, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.base == nil {
+		s.base = defaultHTTPClient()
+	}
 	for i := range c.Actions {
 		s.actions[c.Actions[i].Spec.Name] = &c.Actions[i]
 		s.outputChecks[c.Actions[i].Spec.Name] = new(atomic.Uint64)
