@@ -338,3 +338,30 @@ func grepLines(s, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// hub connections test checks a connection's credentials through the
+// connector, with a running host and without one; list shows the
+// running host's view.
+func TestConnections_TestAndList(t *testing.T) {
+	dir, plugins := workspace(t, helloWorkspace)
+	mustHub(t, plugins, "init", "-dir", dir)
+	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve")
+
+	offline := mustHub(t, plugins, "connections", "test", "-dir", dir, "-plugin-dir", plugins, "demo")
+	if !strings.Contains(offline.stdout, "Connection demo works") {
+		t.Fatalf("offline test: %s", offline.stdout)
+	}
+	startHost(t, dir, plugins)
+	online := mustHub(t, plugins, "connections", "test", "-dir", dir, "demo")
+	if !strings.Contains(online.stdout, "Connection demo works") {
+		t.Fatalf("test through the host: %s", online.stdout)
+	}
+	list := mustHub(t, plugins, "connections", "list", "-dir", dir)
+	if !strings.Contains(list.stdout, "demo") || !strings.Contains(list.stdout, "hub/example@1.0.0") {
+		t.Fatalf("list: %s", list.stdout)
+	}
+	r := hub(t, plugins, "connections", "test", "-dir", dir, "nope")
+	if r.code != 1 || !strings.Contains(r.stderr, "not found") {
+		t.Fatalf("unknown connection: exit %d: %s", r.code, r.stderr)
+	}
+}

@@ -41,20 +41,21 @@ type env struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"version":    {"print hub's version and the plugin protocols it speaks", runVersion},
-		"connectors": {"list, install, inspect and call installed connectors", runConnectors},
-		"connector":  {"author a connector: connector new NAME", runConnector},
-		"init":       {"resolve the workspace's connectors and write hub.lock.hcl", runInit},
-		"validate":   {"check the workspace against the locked connectors' schemas", runValidate},
-		"fmt":        {"rewrite the workspace's HCL files in canonical format", runFmt},
-		"plan":       {"show what apply would change in the applied state", runPlan},
-		"apply":      {"record the workspace as the applied state, after showing the plan", runApply},
-		"serve":      {"run the applied workflows: webhooks, polling, the queue and the admin API", runServe},
-		"status":     {"a running hub serve's connections, triggers and queue", runStatus},
-		"webhooks":   {"the webhook triggers' URLs and signing secrets", runWebhooks},
-		"runs":       {"list workflow runs and show one with its steps", runRuns},
-		"dlq":        {"list, show, replay and discard dead-lettered runs", runDLQ},
-		"logs":       {"print (and with -f follow) a running hub serve's logs", runLogs},
+		"version":     {"print hub's version and the plugin protocols it speaks", runVersion},
+		"connectors":  {"list, install, inspect and call installed connectors", runConnectors},
+		"connector":   {"author a connector: connector new NAME", runConnector},
+		"init":        {"resolve the workspace's connectors and write hub.lock.hcl", runInit},
+		"validate":    {"check the workspace against the locked connectors' schemas", runValidate},
+		"fmt":         {"rewrite the workspace's HCL files in canonical format", runFmt},
+		"plan":        {"show what apply would change in the applied state", runPlan},
+		"apply":       {"record the workspace as the applied state, after showing the plan", runApply},
+		"connections": {"list a running hub serve's connections, or test one's credentials", runConnections},
+		"serve":       {"run the applied workflows: webhooks, polling, the queue and the admin API", runServe},
+		"status":      {"a running hub serve's connections, triggers and queue", runStatus},
+		"webhooks":    {"the webhook triggers' URLs and signing secrets", runWebhooks},
+		"runs":        {"list workflow runs and show one with its steps", runRuns},
+		"dlq":         {"list, show, replay and discard dead-lettered runs", runDLQ},
+		"logs":        {"print (and with -f follow) a running hub serve's logs", runLogs},
 	}
 }
 

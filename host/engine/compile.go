@@ -69,7 +69,8 @@ type stepRT struct {
 // mappings.
 //
 // modes gives, by workflow, the mode of triggers written without one (the
-// applied state records it, resolved from the connector's schema).
+// applied state records it, resolved from the connector's schema); nil
+// compiles the connections only.
 func Compile(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Installed, modes map[string]schema.Mode, secret config.SecretFunc, tenant string) (*Runtime, error) {
 	rc, err := ws.NewRunContext(secret)
 	if err != nil {
@@ -93,6 +94,10 @@ func Compile(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Ins
 		}
 		cr.wire = wc
 		rt.conns[c.Name] = cr
+	}
+	if modes == nil {
+		// Connections only (hub connections test).
+		return rt, nil
 	}
 	for _, w := range ws.Workflows {
 		if w.Trigger == nil {

@@ -66,3 +66,32 @@ type Webhook struct {
 	Path   string `json:"path"`
 	Secret string `json:"secret"`
 }
+
+// Connection is a connection as listed by hub connections list.
+type Connection struct {
+	Name      string `json:"name"`
+	Connector string `json:"connector"` // "<source>@<version>"
+	AuthType  string `json:"auth_type"`
+	// State is "ok", or what the connection needs: "needs_login" (no
+	// credentials obtained yet), "needs_reauth" (the third party revoked
+	// them), "failing" (calls fail).
+	State       string     `json:"state"`
+	Breaker     string     `json:"breaker"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+}
+
+// ConnectionTest is the outcome of hub connections test.
+type ConnectionTest struct {
+	Connection string `json:"connection"`
+	OK         bool   `json:"ok"`
+	// Account is who the credentials belong to, in the connector's words.
+	Account string `json:"account,omitempty"`
+	// ErrorKind and Error say why the test failed; Hint says what to do,
+	// in plain words.
+	ErrorKind  string  `json:"error_kind,omitempty"`
+	Error      string  `json:"error,omitempty"`
+	Hint       string  `json:"hint,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+}

@@ -106,3 +106,14 @@ type Deployer interface {
 	// applied state and runs it. A refused apply changes nothing.
 	Apply(ctx context.Context, tenant string, req ApplyRequest) (*ApplyResult, error)
 }
+
+// Connections is implemented by a backend that lists and tests its
+// connections; the server offers GET /v1/connections and
+// POST /v1/connections/{name}/test only for such a backend.
+type Connections interface {
+	ListConnections(ctx context.Context, tenant string) ([]runs.Connection, error)
+	// TestConnection asks the connector to check the connection's
+	// credentials; a failed check is a result, not an error. ErrNotFound
+	// for an unknown connection.
+	TestConnection(ctx context.Context, tenant, name string) (*runs.ConnectionTest, error)
+}

@@ -157,6 +157,10 @@ func New(b Backend, opts Options) (*Server, error) {
 	v1("POST /v1/dlq/replay", s.replayMatching)
 	v1("POST /v1/dlq/discard", s.discardMatching)
 	v1("GET /v1/logs", s.streamLogs)
+	if c, ok := b.(Connections); ok {
+		v1("GET /v1/connections", s.listConnections(c))
+		v1("POST /v1/connections/{name}/test", s.testConnection(c))
+	}
 	if d, ok := b.(Deployer); ok {
 		v1("GET /v1/state", s.appliedState(d))
 		v1("POST /v1/apply", s.apply(d))

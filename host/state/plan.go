@@ -248,6 +248,7 @@ func connectionAttrs(c *Connection) []attr {
 	as.str("connector", c.Connector)
 	as.str("source", c.Source)
 	as.str("version", c.Version)
+	as.str("checksum", c.Checksum)
 	if c.Auth != nil {
 		as.str("auth.type", c.Auth.Type)
 		for _, k := range slices.Sorted(maps.Keys(c.Auth.Attributes)) {

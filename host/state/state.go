@@ -11,6 +11,7 @@ import (
 
 	"github.com/hubhq/hub/host/config"
 	"github.com/hubhq/hub/host/lockfile"
+	"github.com/hubhq/hub/host/registry"
 	"github.com/hubhq/hub/sdk/schema"
 )
 
@@ -33,9 +34,12 @@ func Empty() *State {
 type Connection struct {
 	Name string `json:"name"`
 	// Connector is the workspace's local name of the connector.
-	Connector  string            `json:"connector"`
-	Source     string            `json:"source"`
-	Version    string            `json:"version"`
+	Connector string `json:"connector"`
+	Source    string `json:"source"`
+	Version   string `json:"version"`
+	// Checksum is the locked binary's checksum for this platform: a
+	// rebuilt connector of the same version is a change to apply.
+	Checksum   string            `json:"checksum,omitempty"`
 	Auth       *Auth             `json:"auth,omitempty"`
 	Properties *Value            `json:"properties,omitempty"`
 	Env        map[string]*Value `json:"env,omitempty"`
@@ -113,7 +117,7 @@ func Build(ws *config.Workspace, lock *lockfile.Lock) (*State, error) {
 		if !ok || e.Version == nil {
 			return nil, fmt.Errorf("build state: connection %q uses connector %q, which is not in %s; run hub init", c.Name, c.Connector, lockfile.FileName)
 		}
-		sc := &Connection{Name: c.Name, Connector: c.Connector, Source: e.Source, Version: e.Version.String()}
+		sc := &Connection{Name: c.Name, Connector: c.Connector, Source: e.Source, Version: e.Version.String(), Checksum: e.Hashes[registry.Platform()]}
 		if c.Auth != nil {
 			sc.Auth = &Auth{Type: string(c.Auth.Type)}
 			for name, a := range c.Auth.Attributes {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubhq/hub/host/config"
 	"github.com/hubhq/hub/host/lockfile"
+	"github.com/hubhq/hub/host/registry"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -134,7 +135,7 @@ func lockOf(t *testing.T, versions map[string]string) *lockfile.Lock {
 	l := lockfile.New()
 	for name, v := range versions {
 		l.Connectors[name] = &lockfile.Entry{Name: name, Source: sources[name], Version: version.Must(version.NewVersion(v)),
-			Hashes: map[string]string{"linux_amd64": "sha256:" + strings.Repeat("0", 64)}}
+			Hashes: map[string]string{registry.Platform(): "sha256:" + strings.Repeat("0", 64)}}
 	}
 	return l
 }
