@@ -365,3 +365,62 @@ func TestConnections_TestAndList(t *testing.T) {
 		t.Fatalf("unknown connection: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// A workspace that does not validate is refused, by hub apply and by the
+// host itself, and the running host goes on with what it had.
+func TestServe_InvalidApplyLeavesTheRunningHostAsItWas(t *testing.T) {
+	dir, plugins := workspace(t, fmt.Sprintf(versionMoveWorkspace, "~> 1.0", "http://127.0.0.1:1/unused"))
+	mustHub(t, plugins, "init", "-dir", dir)
+	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve")
+	h := startHost(t, dir, plugins)
+	var before struct {
+		State  json.RawMessage
+		SHA256 string
+	}
+	h.get("/v1/state", &before)
+
+	// The CLI refuses it before the host sees it.
+	good, _ := os.ReadFile(filepath.Join(dir, "main.hcl"))
+	bad := strings.Replace(string(good), `action     = "echo"`, `action     = "no_such_action"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := hub(t, plugins, "apply", "-dir", dir, "-auto-approve")
+	if r.code == 0 || !strings.Contains(r.stderr, "no_such_action") {
+		t.Fatalf("apply of an invalid workspace: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// The host refuses it too when a client sends it anyway: 422, and
+	// the applied state is unchanged.
+	lock, err := os.ReadFile(filepath.Join(dir, "hub.lock.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := json.Marshal(map[string]any{"files": map[string]string{"main.hcl": bad, "hub.lock.hcl": string(lock)}})
+	body, _ := json.Marshal(map[string]any{"source": json.RawMessage(src), "state": before.State, "applied_sha256": before.SHA256})
+	req, _ := http.NewRequest("POST", h.url+"/v1/apply", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+h.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := readBody(resp)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(answer, "no_such_action") {
+		t.Fatalf("host took an invalid workspace: %d %s", resp.StatusCode, answer)
+	}
+	var after struct {
+		State  json.RawMessage
+		SHA256 string
+	}
+	h.get("/v1/state", &after)
+	if after.SHA256 != before.SHA256 {
+		t.Fatal("the applied state changed after a refused apply")
+	}
+	// And it still works.
+	if code := h.deliver("orders", h.secret("orders"), `{"id":"still-up"}`); code/100 != 2 {
+		t.Fatalf("delivery after a refused apply: %d", code)
+	}
+	if resp, err := http.Get(h.url + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("host not ready after a refused apply: %v", err)
+	}
+}
