@@ -160,7 +160,7 @@ func testOffline(e *env, a *adminFlags, pluginDir, name string) (*runs.Connectio
 	if err != nil {
 		return nil, fmt.Errorf("read the plugin directory: %w", err)
 	}
-	rt, err := engine.Compile(ws, lock, installed, nil, envSecrets(e), store.DefaultTenant)
+	rt, err := engine.CompileConnections(ws, lock, installed, envSecrets(e), store.DefaultTenant)
 	if err != nil {
 		return nil, err
 	}

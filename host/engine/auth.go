@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/hubhq/hub/host/poller"
+	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
@@ -24,6 +25,20 @@ type authState struct {
 // connection in first.
 func (e *Engine) connFor(ctx context.Context, rt *Runtime, c *connRT, handle wire.Connector) (wire.Connection, error) {
 	conn := c.wire
+	if c.auth != nil && c.auth.Type == schema.AuthOAuth2 {
+		if e.opts.OAuth == nil {
+			return conn, fault.AuthExpiredf("connection %s uses oauth2, and this host has no OAuth provider", c.name)
+		}
+		tok, err := e.opts.OAuth.Token(ctx, c.name)
+		if err != nil {
+			if fault.As(err) == nil || fault.KindOf(err) == fault.Permanent {
+				return conn, fault.AuthExpiredf("connection %s: %v", c.name, err)
+			}
+			return conn, err
+		}
+		conn.Auth = wire.Auth{Type: schema.AuthOAuth2, Token: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry}
+		return conn, nil
+	}
 	e.authMu.Lock()
 	st, ok := e.auth[c.name]
 	e.authMu.Unlock()
@@ -68,6 +83,13 @@ func (e *Engine) loginLock(name string) *sync.Mutex {
 // auth step: a new login for a session, a token refresh for OAuth 2.0.
 // Other schemes have nothing to refresh.
 func (e *Engine) refreshAuth(ctx context.Context, rt *Runtime, c *connRT, handle wire.Connector) error {
+	return e.refreshAuthUsed(ctx, rt, c, handle, "")
+}
+
+// refreshAuthUsed is refreshAuth knowing the access token a call was
+// refused with (OAuth), so a token another worker already replaced is
+// not refreshed again.
+func (e *Engine) refreshAuthUsed(ctx context.Context, rt *Runtime, c *connRT, handle wire.Connector, used string) error {
 	if c.auth == nil {
 		return fmt.Errorf("connection %s has no credentials to refresh", c.name)
 	}
@@ -80,18 +102,16 @@ func (e *Engine) refreshAuth(ctx context.Context, rt *Runtime, c *connRT, handle
 		}
 		req.Step, req.Credentials = "login", creds
 	case schema.AuthOAuth2:
-		e.authMu.Lock()
-		st, ok := e.auth[c.name]
-		e.authMu.Unlock()
-		if !ok || st.refresh == "" {
-			return fmt.Errorf("connection %s has no refresh token", c.name)
-		}
-		req.Step, req.Credentials = "refresh", map[string]string{"refresh_token": st.refresh}
+		// The OAuth provider refreshes; used is the token refused.
+		req.Step, req.Credentials = "refresh", map[string]string{"access_token": used}
 	default:
 		return fmt.Errorf("connection %s uses %s auth, which cannot be refreshed", c.name, c.auth.Type)
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.opts.ActionTimeout)
 	defer cancel()
+	if req.Step == "refresh" && e.opts.OAuth != nil {
+		return e.opts.OAuth.Invalidate(ctx, c.name, req.Credentials["access_token"])
+	}
 	res, err := handle.AuthStep(ctx, req)
 	if err != nil {
 		return fmt.Errorf("connection %s: %s: %w", c.name, req.Step, err)
@@ -117,6 +137,12 @@ func (e *Engine) refreshAfterExpiry(ctx context.Context, rt *Runtime, c *connRT,
 	lock := e.loginLock(c.name)
 	lock.Lock()
 	defer lock.Unlock()
+	if c.auth != nil && c.auth.Type == schema.AuthOAuth2 {
+		// The provider is single-flight per connection itself.
+		lock.Unlock()
+		defer lock.Lock()
+		return e.refreshAuthUsed(ctx, rt, c, handle, used.Token)
+	}
 	e.authMu.Lock()
 	st, ok := e.auth[c.name]
 	e.authMu.Unlock()

@@ -69,9 +69,18 @@ type stepRT struct {
 // mappings.
 //
 // modes gives, by workflow, the mode of triggers written without one (the
-// applied state records it, resolved from the connector's schema); nil
-// compiles the connections only.
+// applied state records it, resolved from the connector's schema).
 func Compile(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Installed, modes map[string]schema.Mode, secret config.SecretFunc, tenant string) (*Runtime, error) {
+	return compileRuntime(ws, lock, installed, modes, secret, tenant, false)
+}
+
+// CompileConnections prepares only ws's connections (hub connections
+// test without a running host): workflows are not compiled.
+func CompileConnections(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Installed, secret config.SecretFunc, tenant string) (*Runtime, error) {
+	return compileRuntime(ws, lock, installed, nil, secret, tenant, true)
+}
+
+func compileRuntime(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Installed, modes map[string]schema.Mode, secret config.SecretFunc, tenant string, connsOnly bool) (*Runtime, error) {
 	rc, err := ws.NewRunContext(secret)
 	if err != nil {
 		return nil, err
@@ -95,8 +104,7 @@ func Compile(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Ins
 		cr.wire = wc
 		rt.conns[c.Name] = cr
 	}
-	if modes == nil {
-		// Connections only (hub connections test).
+	if connsOnly {
 		return rt, nil
 	}
 	for _, w := range ws.Workflows {
@@ -207,9 +215,8 @@ func (rt *Runtime) resolveConn(c *config.Connection, tenant string) (wire.Connec
 		// A session login happens at run time through the connector's
 		// auth step; its credentials are read then.
 	case schema.AuthOAuth2:
-		// Tokens come from the authorization flows and the encrypted
-		// credential store; until a connection has them it cannot run.
-		return wc, fmt.Errorf("connection %s: oauth2 connections cannot run yet: hub has no stored token for them (the OAuth flows and credential store are not available in this version)", c.Name)
+		// The access token comes from the engine's OAuth provider for
+		// each call (Options.OAuth).
 	}
 	if err != nil {
 		return wc, err

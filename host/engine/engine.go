@@ -55,6 +55,9 @@ type Options struct {
 	ActionTimeout time.Duration
 	// DefaultLimits apply to connections without a limits block.
 	DefaultLimits limiter.Limits
+	// OAuth gives oauth2 connections their access tokens; without it an
+	// oauth2 connection cannot run.
+	OAuth OAuth
 	// Breaker configures each connection's circuit breaker.
 	Breaker limiter.BreakerOptions
 	// Retention bounds the run history.
@@ -64,6 +67,23 @@ type Options struct {
 	TriggerAlert time.Duration
 	// QueueHigh is the queue depth at which polling slows down.
 	QueueHigh int
+}
+
+// OAuth provides OAuth 2.0 access tokens for connections, refreshing them
+// before they expire (host/oauth).
+type OAuth interface {
+	// Token returns a valid access token of connection.
+	Token(ctx context.Context, connection string) (Token, error)
+	// Invalidate says a call with the access token used was refused as
+	// expired: the provider refreshes unless another caller already did.
+	Invalidate(ctx context.Context, connection, used string) error
+}
+
+// Token is an OAuth 2.0 access token.
+type Token struct {
+	AccessToken string
+	TokenType   string
+	Expiry      time.Time
 }
 
 // Engine runs the applied workflows of one tenant.
