@@ -1,0 +1,150 @@
+package oauth
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// Grant types a Client may use, named as in RFC 6749 and RFC 8628.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+	GrantDeviceCode        = "device_code"
+)
+
+// Client is one OAuth connection: the application registered at a provider
+// and how hub obtains tokens for it.
+type Client struct {
+	// Name is the connection's name; it appears in the login and callback
+	// URLs and is the key in the TokenStore.
+	Name string
+	// ClientID and ClientSecret identify the application at the provider.
+	// A client without a secret is public and always uses PKCE.
+	ClientID     string
+	ClientSecret string
+	// Scopes requested at authorization (or at the token endpoint for
+	// client credentials).
+	Scopes []string
+	// Grant is GrantAuthorizationCode, GrantClientCredentials or
+	// GrantDeviceCode.
+	Grant string
+	// AuthURL is the authorization endpoint (authorization code grant).
+	AuthURL string
+	// TokenURL is the token endpoint (every grant).
+	TokenURL string
+	// DeviceURL is the device authorization endpoint (device grant).
+	DeviceURL string
+	// RedirectURL overrides the default <BaseURL>/oauth/<Name>/callback.
+	// It must be the default or listed in AllowedRedirects.
+	RedirectURL string
+	// AllowedRedirects lists further redirect URLs this client may use,
+	// compared exactly: a loopback URL or a custom scheme such as
+	// com.example.hub:/oauth/callback for a native app that hands the
+	// callback to the host.
+	AllowedRedirects []string
+	// PKCE adds an RFC 7636 S256 code challenge. It is forced on for
+	// public clients.
+	PKCE bool
+}
+
+// public reports whether the client has no secret to authenticate with.
+func (c *Client) public() bool { return c.ClientSecret == "" }
+
+// usesPKCE reports whether the authorization code grant adds a challenge.
+func (c *Client) usesPKCE() bool { return c.PKCE || c.public() }
+
+// callbackURL is the host's own callback URL for a connection.
+func callbackURL(baseURL, connection string) string {
+	return baseURL + "/oauth/" + url.PathEscape(connection) + "/callback"
+}
+
+// validate checks a client against the grant's needs and returns the
+// redirect URL it will use (empty for grants without one).
+func (c *Client) validate(baseURL string) (string, error) {
+	if c.Name == "" {
+		return "", errors.New("connection name is empty")
+	}
+	if c.ClientID == "" {
+		return "", errors.New("client_id is empty")
+	}
+	if c.TokenURL == "" {
+		return "", errors.New("token_url is empty")
+	}
+	switch c.Grant {
+	case GrantAuthorizationCode:
+		if c.AuthURL == "" {
+			return "", errors.New("authorization_url is empty")
+		}
+		own := callbackURL(baseURL, c.Name)
+		redirect := c.RedirectURL
+		if redirect == "" {
+			if baseURL == "" {
+				return "", errors.New("no redirect_uri and the host has no public URL to build one")
+			}
+			redirect = own
+		}
+		if redirect != own && !slices.Contains(c.AllowedRedirects, redirect) {
+			return "", fmt.Errorf("redirect_uri %q is neither the host's callback %q nor an allowed redirect", redirect, own)
+		}
+		if _, err := url.Parse(redirect); err != nil {
+			return "", fmt.Errorf("redirect_uri: %w", err)
+		}
+		return redirect, nil
+	case GrantClientCredentials:
+		if c.public() {
+			return "", errors.New("client_credentials needs a client_secret")
+		}
+		return "", nil
+	case GrantDeviceCode:
+		if c.DeviceURL == "" {
+			return "", errors.New("device_authorization_url is empty")
+		}
+		return "", nil
+	default:
+		return "", fmt.Errorf("unknown grant %q (want %s, %s or %s)", c.Grant, GrantAuthorizationCode, GrantClientCredentials, GrantDeviceCode)
+	}
+}
+
+// authStyle sends public clients' client_id in the body, as RFC 6749 §2.3.1
+// and RFC 8628 §3.4 require, and lets x/oauth2 detect the style for
+// confidential clients (HTTP Basic first, which every server must accept).
+func (c *Client) authStyle() oauth2.AuthStyle {
+	if c.public() {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleAutoDetect
+}
+
+// config is the x/oauth2 configuration for the code, refresh and device
+// requests.
+func (c *Client) config(redirectURL string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       c.AuthURL,
+			TokenURL:      c.TokenURL,
+			DeviceAuthURL: c.DeviceURL,
+			AuthStyle:     c.authStyle(),
+		},
+		RedirectURL: redirectURL,
+		Scopes:      slices.Clone(c.Scopes),
+	}
+}
+
+// credentials is the x/oauth2 configuration for the client credentials
+// grant.
+func (c *Client) credentials() *clientcredentials.Config {
+	return &clientcredentials.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		TokenURL:     c.TokenURL,
+		Scopes:       slices.Clone(c.Scopes),
+		AuthStyle:    c.authStyle(),
+	}
+}

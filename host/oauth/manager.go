@@ -1,0 +1,516 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/oauth2"
+)
+
+// DefaultRefreshSkew is how long before expiry Token refreshes a token when
+// Options.RefreshSkew is zero.
+const DefaultRefreshSkew = time.Minute
+
+// loginTTL is how long a login started by StartLogin may take to reach the
+// callback.
+const loginTTL = 10 * time.Minute
+
+// Options are a Manager's dependencies.
+type Options struct {
+	// Store persists tokens. Required.
+	Store TokenStore
+	// HTTPClient calls the providers' endpoints; nil means
+	// http.DefaultClient.
+	HTTPClient *http.Client
+	// BaseURL is the host's public URL, without a trailing slash; a
+	// connection's default redirect URL is <BaseURL>/oauth/<name>/callback.
+	BaseURL string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives connection names and expiry times, never token
+	// values; nil means no logging.
+	Logger hclog.Logger
+	// RefreshSkew is how long before expiry a token is refreshed; zero
+	// means DefaultRefreshSkew.
+	RefreshSkew time.Duration
+}
+
+// Manager obtains, stores and refreshes the OAuth tokens of a set of
+// connections. Its methods are safe for concurrent use.
+type Manager struct {
+	store   TokenStore
+	http    *http.Client
+	baseURL string
+	now     func() time.Time
+	log     hclog.Logger
+	skew    time.Duration
+	// wait sleeps between device-flow polls; tests replace it.
+	wait func(ctx context.Context, d time.Duration) error
+
+	mu      sync.Mutex
+	clients map[string]*registered
+	conns   map[string]*conn
+	logins  map[string]*login // by state
+}
+
+// registered is a validated Client with the redirect URL it uses.
+type registered struct {
+	client   Client
+	redirect string
+}
+
+// conn is a connection's mutable state.
+type conn struct {
+	// sem is held by whoever refreshes, invalidates or saves the
+	// connection's token: the single flight. It is a channel so waiters
+	// can give up when their context ends.
+	sem chan struct{}
+	// unsaved is a token the store refused; guarded by sem. It is kept so
+	// a rotated refresh token is not lost, and saved again next time.
+	unsaved *oauth2.Token
+
+	// Guarded by Manager.mu.
+	reauth      string // why a new login is needed; empty if not
+	lastRefresh time.Time
+	lastLogin   *login
+}
+
+// New returns a Manager with no connections registered.
+func New(opts Options) (*Manager, error) {
+	if opts.Store == nil {
+		return nil, errors.New("oauth: no token store")
+	}
+	m := &Manager{
+		store:   opts.Store,
+		http:    opts.HTTPClient,
+		baseURL: strings.TrimSuffix(opts.BaseURL, "/"),
+		now:     opts.Now,
+		log:     opts.Logger,
+		skew:    opts.RefreshSkew,
+		wait:    sleep,
+		clients: make(map[string]*registered),
+		conns:   make(map[string]*conn),
+		logins:  make(map[string]*login),
+	}
+	if m.http == nil {
+		m.http = http.DefaultClient
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.log == nil {
+		m.log = hclog.NewNullLogger()
+	}
+	if m.skew <= 0 {
+		m.skew = DefaultRefreshSkew
+	}
+	return m, nil
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Register replaces the set of connections, for example after hub apply.
+// It checks every client first and changes nothing if any is invalid.
+// State kept for a connection that stays registered (re-authorisation
+// needed, last refresh) survives; logins in progress for a connection that
+// is removed fail.
+func (m *Manager) Register(clients []Client) error {
+	next := make(map[string]*registered, len(clients))
+	var errs []error
+	for _, c := range clients {
+		redirect, err := c.validate(m.baseURL)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("oauth connection %q: %w", c.Name, err))
+			continue
+		}
+		if _, dup := next[c.Name]; dup {
+			errs = append(errs, fmt.Errorf("oauth connection %q: registered twice", c.Name))
+			continue
+		}
+		next[c.Name] = &registered{client: c, redirect: redirect}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.clients = next
+	for name := range m.conns {
+		if _, ok := next[name]; !ok {
+			delete(m.conns, name)
+		}
+	}
+	for name := range next {
+		if _, ok := m.conns[name]; !ok {
+			m.conns[name] = &conn{sem: make(chan struct{}, 1)}
+		}
+	}
+	for state, l := range m.logins {
+		if _, ok := next[l.connection]; !ok {
+			delete(m.logins, state)
+			l.finish(fmt.Errorf("oauth connection %q was removed", l.connection))
+		}
+	}
+	return nil
+}
+
+// lookup returns a registered connection and its state.
+func (m *Manager) lookup(name string) (*registered, *conn, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rc, ok := m.clients[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("oauth connection %q: %w", name, ErrUnknownConnection)
+	}
+	return rc, m.conns[name], nil
+}
+
+// ErrUnknownConnection is wrapped by errors about a connection that is not
+// registered.
+var ErrUnknownConnection = errors.New("not a registered oauth connection")
+
+// ReauthRequired is the error returned when a connection cannot get a token
+// without a person logging in (again): there is no token, the provider
+// revoked the refresh token (invalid_grant), or the access token expired and
+// there is no refresh token.
+type ReauthRequired struct {
+	Connection string
+	Reason     string
+}
+
+// Error says which connection needs a login and why.
+func (e *ReauthRequired) Error() string {
+	return fmt.Sprintf("oauth connection %q needs authorisation: %s; log in again (hub connect %s)", e.Connection, e.Reason, e.Connection)
+}
+
+// acquire takes the connection's single-flight slot.
+func (c *conn) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case c.sem <- struct{}{}:
+		return func() { <-c.sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Token returns a valid access token for the connection: the stored one if
+// it is valid for at least RefreshSkew, otherwise a refreshed one (or, for
+// client credentials, a new one). Concurrent callers share one refresh. It
+// returns a *ReauthRequired when a person must log in.
+func (m *Manager) Token(ctx context.Context, connection string) (*oauth2.Token, error) {
+	rc, cn, err := m.lookup(connection)
+	if err != nil {
+		return nil, err
+	}
+	release, err := cn.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("oauth connection %q: wait for token: %w", connection, err)
+	}
+	defer release()
+	t, err := m.current(ctx, rc, cn)
+	if err != nil {
+		return nil, err
+	}
+	if t != nil && m.fresh(t) {
+		return t, nil
+	}
+	return m.renew(ctx, rc, cn, t)
+}
+
+// Invalidate tells the Manager a provider rejected usedAccessToken as
+// expired. If it is still the stored token, it is refreshed (single-flight,
+// as in Token); if another caller already replaced it, nothing happens.
+func (m *Manager) Invalidate(ctx context.Context, connection, usedAccessToken string) error {
+	rc, cn, err := m.lookup(connection)
+	if err != nil {
+		return err
+	}
+	release, err := cn.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("oauth connection %q: wait to invalidate: %w", connection, err)
+	}
+	defer release()
+	t, err := m.current(ctx, rc, cn)
+	if err != nil {
+		return err
+	}
+	if t == nil || t.AccessToken != usedAccessToken {
+		m.log.Debug("oauth token already replaced, not refreshing", "connection", connection)
+		return nil
+	}
+	m.log.Info("oauth token rejected by provider, refreshing", "connection", connection, "expiry", t.Expiry)
+	_, err = m.renew(ctx, rc, cn, t)
+	return err
+}
+
+// current returns the connection's token: one the store refused last time
+// (saved now), else the stored one. It returns nil when there is none. The
+// caller holds cn.sem.
+func (m *Manager) current(ctx context.Context, rc *registered, cn *conn) (*oauth2.Token, error) {
+	name := rc.client.Name
+	if cn.unsaved != nil {
+		if err := m.store.Save(ctx, name, cn.unsaved); err != nil {
+			return nil, fmt.Errorf("oauth connection %q: save token: %w", name, err)
+		}
+		t := cn.unsaved
+		cn.unsaved = nil
+		return clone(t), nil
+	}
+	t, err := m.store.Load(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("oauth connection %q: load token: %w", name, err)
+	}
+	return t, nil
+}
+
+// fresh reports whether t is usable for at least the refresh skew. A token
+// without an expiry is fresh until a provider rejects it (Invalidate).
+func (m *Manager) fresh(t *oauth2.Token) bool {
+	if t.AccessToken == "" {
+		return false
+	}
+	return t.Expiry.IsZero() || m.now().Add(m.skew).Before(t.Expiry)
+}
+
+// renew replaces old (which may be nil) by refreshing it, or for client
+// credentials by fetching a new token, and saves the result. The caller
+// holds cn.sem.
+func (m *Manager) renew(ctx context.Context, rc *registered, cn *conn, old *oauth2.Token) (*oauth2.Token, error) {
+	name := rc.client.Name
+	m.mu.Lock()
+	reason := cn.reauth
+	m.mu.Unlock()
+	if reason != "" {
+		return nil, &ReauthRequired{Connection: name, Reason: reason}
+	}
+
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, m.http)
+	var (
+		t   *oauth2.Token
+		err error
+	)
+	switch {
+	case rc.client.Grant == GrantClientCredentials:
+		t, err = rc.client.credentials().Token(ctx)
+	case old == nil:
+		return nil, &ReauthRequired{Connection: name, Reason: "not connected"}
+	case old.RefreshToken == "":
+		return nil, m.needReauth(cn, name, "the access token expired and the provider issued no refresh token")
+	default:
+		// An empty access token makes the source refresh at once instead
+		// of trusting old's expiry by its own clock.
+		src := rc.client.config(rc.redirect).TokenSource(ctx, &oauth2.Token{RefreshToken: old.RefreshToken})
+		t, err = src.Token()
+	}
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" && rc.client.Grant != GrantClientCredentials {
+			return nil, m.needReauth(cn, name, "the provider rejected the refresh token"+describeProvider(re))
+		}
+		m.log.Warn("oauth token refresh failed", "connection", name, "error", safeError(err))
+		return nil, fmt.Errorf("oauth connection %q: refresh token: %w", name, safeError(err))
+	}
+	prev := ""
+	if old != nil {
+		prev = old.RefreshToken
+	}
+	t = m.normalize(t, prev)
+
+	// Persist, then hand out: a rotating provider has already invalidated
+	// the old refresh token, so the new one must be durable before anyone
+	// uses the new access token. If the store fails, keep the token in
+	// memory and save it on the next call rather than lose it.
+	if err := m.store.Save(ctx, name, t); err != nil {
+		cn.unsaved = t
+		m.log.Error("oauth token refreshed but not saved", "connection", name, "error", err)
+		return nil, fmt.Errorf("oauth connection %q: save refreshed token: %w", name, err)
+	}
+	m.mu.Lock()
+	cn.lastRefresh = m.now()
+	m.mu.Unlock()
+	m.log.Info("oauth token refreshed", "connection", name, "expiry", t.Expiry)
+	return clone(t), nil
+}
+
+// needReauth records that the connection needs a login and returns the
+// error saying so.
+func (m *Manager) needReauth(cn *conn, name, reason string) error {
+	m.mu.Lock()
+	cn.reauth = reason
+	m.mu.Unlock()
+	m.log.Warn("oauth connection needs authorisation", "connection", name, "reason", reason)
+	return &ReauthRequired{Connection: name, Reason: reason}
+}
+
+// connected saves a token obtained by a login (authorization code or device
+// grant) and clears any need for re-authorisation.
+func (m *Manager) connected(ctx context.Context, name string, cn *conn, t *oauth2.Token) error {
+	release, err := cn.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("oauth connection %q: wait to save token: %w", name, err)
+	}
+	defer release()
+	t = m.normalize(t, "")
+	if err := m.store.Save(ctx, name, t); err != nil {
+		return fmt.Errorf("oauth connection %q: save token: %w", name, err)
+	}
+	cn.unsaved = nil
+	m.mu.Lock()
+	cn.reauth = ""
+	cn.lastRefresh = m.now()
+	m.mu.Unlock()
+	m.log.Info("oauth connection authorised", "connection", name, "expiry", t.Expiry, "refreshable", t.RefreshToken != "")
+	return nil
+}
+
+// normalize keeps only the fields hub stores, keeps the previous refresh
+// token when the provider did not rotate it, and bases the expiry on the
+// Manager's clock (x/oauth2 computes it from the wall clock).
+func (m *Manager) normalize(t *oauth2.Token, prevRefresh string) *oauth2.Token {
+	n := &oauth2.Token{
+		AccessToken:  t.AccessToken,
+		TokenType:    t.TokenType,
+		RefreshToken: t.RefreshToken,
+	}
+	if n.RefreshToken == "" {
+		n.RefreshToken = prevRefresh
+	}
+	switch {
+	case t.ExpiresIn > 0:
+		n.Expiry = m.now().Add(time.Duration(t.ExpiresIn) * time.Second)
+	case !t.Expiry.IsZero():
+		n.Expiry = m.now().Add(time.Until(t.Expiry))
+	}
+	return n
+}
+
+// clone copies a token so callers cannot change what the Manager holds.
+func clone(t *oauth2.Token) *oauth2.Token {
+	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
+}
+
+// Status is a connection's authorisation state.
+type Status string
+
+// The states a connection can be in.
+const (
+	// StatusConnected: a token is stored (or, for client credentials, can
+	// be fetched without a person).
+	StatusConnected Status = "connected"
+	// StatusNeedsLogin: no token has been obtained yet.
+	StatusNeedsLogin Status = "needs_login"
+	// StatusNeedsReauth: the provider revoked the refresh token, or the
+	// token expired without one; a person must log in again.
+	StatusNeedsReauth Status = "needs_reauth"
+)
+
+// State describes a connection for status pages and hub connect.
+type State struct {
+	Connection string
+	Grant      string
+	Status     Status
+	// Reason says why StatusNeedsReauth.
+	Reason string
+	// Expiry of the stored access token; zero if none or unknown.
+	Expiry time.Time
+	// LastRefresh is when this process last obtained a token for the
+	// connection (login, refresh or client credentials); zero if never.
+	LastRefresh time.Time
+}
+
+// Status reports a connection's state. It reads the store, hence the
+// context.
+func (m *Manager) Status(ctx context.Context, connection string) (State, error) {
+	rc, cn, err := m.lookup(connection)
+	if err != nil {
+		return State{}, err
+	}
+	m.mu.Lock()
+	s := State{Connection: connection, Grant: rc.client.Grant, Reason: cn.reauth, LastRefresh: cn.lastRefresh}
+	m.mu.Unlock()
+	t, err := m.store.Load(ctx, connection)
+	if err != nil {
+		return State{}, fmt.Errorf("oauth connection %q: load token: %w", connection, err)
+	}
+	if t != nil {
+		s.Expiry = t.Expiry
+	}
+	switch {
+	case s.Reason != "":
+		s.Status = StatusNeedsReauth
+	case t != nil || rc.client.Grant == GrantClientCredentials:
+		s.Status = StatusConnected
+	default:
+		s.Status = StatusNeedsLogin
+	}
+	return s, nil
+}
+
+// safeError rewrites a token endpoint error without the response body,
+// which x/oauth2 includes and which a misbehaving provider could fill with
+// anything, secrets included.
+func safeError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return err
+	}
+	return &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription, HTTPStatus: httpStatus(re)}
+}
+
+func httpStatus(re *oauth2.RetrieveError) int {
+	if re.Response == nil {
+		return 0
+	}
+	return re.Response.StatusCode
+}
+
+// describeProvider formats a provider's error for a reason string.
+func describeProvider(re *oauth2.RetrieveError) string {
+	if re.ErrorDescription == "" {
+		return " (" + re.ErrorCode + ")"
+	}
+	return " (" + re.ErrorCode + ": " + re.ErrorDescription + ")"
+}
+
+// ProviderError is an error answer from a provider's token or device
+// endpoint (RFC 6749 §5.2), without the response body.
+type ProviderError struct {
+	// Code is the RFC 6749 error code, such as invalid_client; empty if
+	// the provider sent none.
+	Code        string
+	Description string
+	HTTPStatus  int
+}
+
+// Error reports the code, description and HTTP status.
+func (e *ProviderError) Error() string {
+	code := e.Code
+	if code == "" {
+		code = "no error code"
+	}
+	s := "provider answered " + code
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	if e.HTTPStatus != 0 {
+		s += fmt.Sprintf(" (HTTP %d)", e.HTTPStatus)
+	}
+	return s
+}
