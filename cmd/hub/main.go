@@ -56,6 +56,7 @@ func commands() map[string]command {
 		"runs":        {"list workflow runs and show one with its steps", runRuns},
 		"dlq":         {"list, show, replay and discard dead-lettered runs", runDLQ},
 		"logs":        {"print (and with -f follow) a running hub serve's logs", runLogs},
+		"secrets":     {"set, list, remove and re-key the encrypted secrets secret() reads", runSecrets},
 	}
 }
 
