@@ -210,25 +210,32 @@ func (s *Store) Get(name string) (string, bool, error) {
 
 // Resolver returns the function that resolves secret("name") from this
 // store. A name the store does not hold is passed to fallback when it is
-// not nil (hub serve falls back to $HUB_SECRET_<NAME>); when that fails
-// too, or there is no fallback, the error wraps ErrNotSet and says how to
-// set it. Errors reading the store are returned as they are: a damaged
-// store is not papered over by the fallback.
+// not nil (hub serve falls back to $HUB_SECRET_<NAME>), and so is a name
+// the store cannot hold; when that fails too, or there is no fallback, the
+// error wraps ErrNotSet and says how to set it (without a fallback, an
+// invalid name is reported as such). Errors reading the store are
+// returned as they are: a damaged store is not papered over by the
+// fallback. The result fits config.SecretFunc.
 func (s *Store) Resolver(fallback func(name string) (string, error)) func(name string) (string, error) {
 	return func(name string) (string, error) {
-		v, ok, err := s.Get(name)
-		if err != nil {
+		// A name the store cannot hold may still be the fallback's.
+		if err := ValidateName(name); err != nil && fallback == nil {
 			return "", err
-		}
-		if ok {
-			return v, nil
+		} else if err == nil {
+			v, ok, err := s.Get(name)
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				return v, nil
+			}
 		}
 		if fallback == nil {
-			return "", fmt.Errorf("secret %q is not set: hub secrets set %s: %w", name, name, ErrNotSet)
+			return "", errorf(ErrNotSet, "secret %q is not set: hub secrets set %s", name, name)
 		}
 		v, ferr := fallback(name)
 		if ferr != nil {
-			return "", fmt.Errorf("secret %q is not set: hub secrets set %s (%v): %w", name, name, ferr, ErrNotSet)
+			return "", errorf(ErrNotSet, "secret %q is not set: hub secrets set %s (%v)", name, name, ferr)
 		}
 		return v, nil
 	}

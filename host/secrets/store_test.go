@@ -503,6 +503,13 @@ func TestResolver_SaysHowToSetAMissingSecretAndUsesTheFallback(t *testing.T) {
 	if _, err := fb("nowhere"); !errors.Is(err, ErrNotSet) || !strings.Contains(err.Error(), "HUB_SECRET_X") {
 		t.Fatalf("both missing: %v", err)
 	}
+	// A name the store cannot hold goes to the fallback.
+	if _, err := fb("has space"); !errors.Is(err, ErrNotSet) {
+		t.Fatalf("invalid name with a fallback: %v", err)
+	}
+	if _, err := r("has space"); err == nil || errors.Is(err, ErrNotSet) {
+		t.Fatalf("invalid name without a fallback: %v", err)
+	}
 }
 
 func TestValidateName(t *testing.T) {
