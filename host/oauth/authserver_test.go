@@ -34,6 +34,9 @@ type authServer struct {
 	requests map[string]int
 	// challenges records the code_challenge of each authorization request.
 	challenges []string
+	// deviceScript is what a device code's polls answer in turn before
+	// the token is issued.
+	deviceScript []string
 }
 
 type asClient struct {
@@ -60,13 +63,14 @@ type asDevice struct {
 func newAuthServer(t *testing.T) *authServer {
 	t.Helper()
 	as := &authServer{
-		t:         t,
-		clients:   make(map[string]*asClient),
-		codes:     make(map[string]*asCode),
-		refresh:   make(map[string]*asRefresh),
-		devices:   make(map[string]*asDevice),
-		requests:  make(map[string]int),
-		expiresIn: 3600,
+		t:            t,
+		clients:      make(map[string]*asClient),
+		codes:        make(map[string]*asCode),
+		refresh:      make(map[string]*asRefresh),
+		devices:      make(map[string]*asDevice),
+		requests:     make(map[string]int),
+		expiresIn:    3600,
+		deviceScript: []string{"authorization_pending", "slow_down", "authorization_pending"},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /authorize", as.authorize)
@@ -274,7 +278,6 @@ func (as *authServer) issue(w http.ResponseWriter, client string, withRefresh bo
 	json.NewEncoder(w).Encode(resp)
 }
 
-// deviceScript is what the next device authorization's polls answer.
 func (as *authServer) device(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "bad form")
@@ -288,7 +291,7 @@ func (as *authServer) device(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dc := as.random("dc-")
-	as.devices[dc] = &asDevice{client: id, script: []string{"authorization_pending", "slow_down", "authorization_pending"}}
+	as.devices[dc] = &asDevice{client: id, script: slices.Clone(as.deviceScript)}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{
 		"device_code":      dc,

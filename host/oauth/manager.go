@@ -191,8 +191,10 @@ var ErrUnknownConnection = errors.New("not a registered oauth connection")
 // revoked the refresh token (invalid_grant), or the access token expired and
 // there is no refresh token.
 type ReauthRequired struct {
+	// Connection is the connection's name.
 	Connection string
-	Reason     string
+	// Reason says what happened, for a person; it never holds a token.
+	Reason string
 }
 
 // Error says which connection needs a login and why.

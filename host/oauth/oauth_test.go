@@ -708,3 +708,29 @@ func TestLogs_NeverContainSecrets(t *testing.T) {
 	}
 	// newEnv's cleanup searches the log for every issued secret.
 }
+
+func TestDevice_UserDenies(t *testing.T) {
+	e := newEnv(t)
+	e.as.addClient("tv", "")
+	e.as.deviceScript = []string{"authorization_pending", "access_denied"}
+	e.register(t, Client{Name: "tv", ClientID: "tv", Grant: GrantDeviceCode, TokenURL: e.as.srv.URL + "/token", DeviceURL: e.as.srv.URL + "/device"})
+	e.m.wait = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+	err := e.m.Device(context.Background(), "tv", func(string, string) {})
+
+	if err == nil || !strings.Contains(err.Error(), "denied") {
+		t.Fatalf("Device = %v, want a denial", err)
+	}
+	if e.store.saveCount() != 0 {
+		t.Error("a token was stored")
+	}
+}
+
+func TestHandler_LoginForUnknownConnectionIsNotFound(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, e.codeClient(t, "github", ""))
+	code, _ := get(t, http.DefaultClient, e.hub.URL+"/oauth/nope/login")
+	if code != http.StatusNotFound {
+		t.Errorf("login for an unknown connection = %d, want 404", code)
+	}
+}
