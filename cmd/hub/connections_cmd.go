@@ -14,6 +14,7 @@ import (
 	"github.com/hubhq/hub/host/engine"
 	"github.com/hubhq/hub/host/registry"
 	"github.com/hubhq/hub/host/runs"
+	"github.com/hubhq/hub/host/secrets"
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/store"
 )
@@ -160,7 +161,11 @@ func testOffline(e *env, a *adminFlags, pluginDir, name string) (*runs.Connectio
 	if err != nil {
 		return nil, fmt.Errorf("read the plugin directory: %w", err)
 	}
-	rt, err := engine.CompileConnections(ws, lock, installed, envSecrets(e), store.DefaultTenant)
+	vault, err := secrets.Open(a.loc.storeDir(), e.getenv)
+	if err != nil {
+		return nil, fmt.Errorf("open the secret store: %w", err)
+	}
+	rt, err := engine.CompileConnections(ws, lock, installed, vault.Resolver(envSecrets(e)), store.DefaultTenant)
 	if err != nil {
 		return nil, err
 	}

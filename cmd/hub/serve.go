@@ -27,6 +27,7 @@ import (
 	"github.com/hubhq/hub/host/limiter"
 	"github.com/hubhq/hub/host/logbus"
 	"github.com/hubhq/hub/host/runs"
+	"github.com/hubhq/hub/host/secrets"
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/store"
 	"github.com/hubhq/hub/host/supervisor"
@@ -78,6 +79,12 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// secret() resolves from the encrypted store, then HUB_SECRET_<NAME>.
+	vault, err := secrets.Open(dataDir, e.getenv)
+	if err != nil {
+		return fmt.Errorf("open the secret store: %w", err)
+	}
+	resolve := vault.Resolver(envSecrets(e))
 	st, err := store.Open(dataDir, log.Named("store"))
 	if err != nil {
 		return fmt.Errorf("%w (is another hub serve using this data directory? see -data-dir)", err)
@@ -106,7 +113,7 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	dep := deploy.New(deploy.Options{Store: st, Engine: eng, Connector: sup.Connector, PluginDir: p.pluginDir,
-		Getenv: e.getenv, Secrets: envSecrets(e), Tenant: store.DefaultTenant, Logger: log.Named("deploy")})
+		Getenv: e.getenv, Secrets: resolve, Tenant: store.DefaultTenant, Logger: log.Named("deploy")})
 	srv, err := server.New(backend{Engine: eng, d: dep}, server.Options{Addr: *addr, APIKey: apiKey, MaxBodyBytes: *maxBody, Logger: log.Named("http"), Metrics: reg, Logs: logs})
 	if err != nil {
 		closeAll()
@@ -187,7 +194,8 @@ func (b backend) Apply(ctx context.Context, tenant string, req server.ApplyReque
 }
 
 // envSecrets resolves secret("name") from $HUB_SECRET_<NAME> (upper case,
-// other characters as "_"). The encrypted secret store replaces it.
+// other characters as "_"): the fallback after the encrypted store, for
+// hosts that get their secrets from the environment.
 func envSecrets(e *env) config.SecretFunc {
 	return func(name string) (string, error) {
 		key := "HUB_SECRET_" + strings.Map(func(r rune) rune {

@@ -49,7 +49,9 @@ func runSecretFunc(secret SecretFunc) function.Function {
 			}
 			v, err := secret(name)
 			if err != nil {
-				return cty.NilVal, fmt.Errorf("secret %q: %w", name, err)
+				// The resolver's error names the secret and says how to
+				// set it.
+				return cty.NilVal, err
 			}
 			return cty.StringVal(v).Mark(Sensitive), nil
 		},
