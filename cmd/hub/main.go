@@ -49,6 +49,7 @@ func commands() map[string]command {
 		"fmt":         {"rewrite the workspace's HCL files in canonical format", runFmt},
 		"plan":        {"show what apply would change in the applied state", runPlan},
 		"apply":       {"record the workspace as the applied state, after showing the plan", runApply},
+		"connect":     {"authorize an oauth2 connection of the running hub serve (browser login or device code)", runConnect},
 		"connections": {"list a running hub serve's connections, or test one's credentials", runConnections},
 		"serve":       {"run the applied workflows: webhooks, polling, the queue and the admin API", runServe},
 		"status":      {"a running hub serve's connections, triggers and queue", runStatus},

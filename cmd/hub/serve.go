@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/hubhq/hub/host/ingest"
 	"github.com/hubhq/hub/host/limiter"
 	"github.com/hubhq/hub/host/logbus"
+	"github.com/hubhq/hub/host/oauth"
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/secrets"
 	"github.com/hubhq/hub/host/server"
@@ -114,7 +117,11 @@ func runServe(e *env, args []string) error {
 	}
 	dep := deploy.New(deploy.Options{Store: st, Engine: eng, Connector: sup.Connector, PluginDir: p.pluginDir,
 		Getenv: e.getenv, Secrets: resolve, Tenant: store.DefaultTenant, Logger: log.Named("deploy")})
-	srv, err := server.New(backend{Engine: eng, d: dep}, server.Options{Addr: *addr, APIKey: apiKey, MaxBodyBytes: *maxBody, Logger: log.Named("http"), Metrics: reg, Logs: logs})
+	// The OAuth manager needs the address the server listens on, known
+	// only after Listen; the callback route reaches it through this.
+	callback := &lateHandler{}
+	be := &backend{Engine: eng, d: dep}
+	srv, err := server.New(be, server.Options{Addr: *addr, APIKey: apiKey, MaxBodyBytes: *maxBody, Logger: log.Named("http"), Metrics: reg, Logs: logs, OAuth: callback})
 	if err != nil {
 		closeAll()
 		return err
@@ -128,7 +135,17 @@ func runServe(e *env, args []string) error {
 	if base == "" {
 		base = "http://" + la.String()
 	}
-	eng.SetBaseURL(strings.TrimSuffix(base, "/"))
+	base = strings.TrimSuffix(base, "/")
+	eng.SetBaseURL(base)
+	om, err := oauth.New(oauth.Options{Store: deploy.TokenVault{Store: vault}, BaseURL: base, Logger: log.Named("oauth")})
+	if err != nil {
+		closeAll()
+		return err
+	}
+	callback.set(om.Handler())
+	eng.SetOAuth(deploy.EngineOAuth{M: om})
+	dep.SetOAuth(om)
+	be.oauth = om
 
 	rt, err := dep.Applied(context.Background())
 	if err != nil {
@@ -178,18 +195,94 @@ func runServe(e *env, args []string) error {
 	return serveErr
 }
 
-// backend is what the server serves: the engine, and the deployer for
-// hub apply against the running host.
+// backend is what the server serves: the engine, the deployer for hub
+// apply against the running host, and the OAuth manager for hub connect.
 type backend struct {
 	*engine.Engine
-	d *deploy.Deployer
+	d     *deploy.Deployer
+	oauth *oauth.Manager
 }
 
-func (b backend) AppliedState(ctx context.Context, tenant string) (*server.AppliedState, error) {
+// Connect implements server.Authorizer: the authorization code grant
+// answers the URL to open; the device grant starts in the background and
+// answers the code to enter; client credentials fetch a token at once.
+func (b *backend) Connect(ctx context.Context, tenant, name string) (*runs.ConnectStart, error) {
+	if tenant != store.DefaultTenant || b.oauth == nil {
+		return nil, fmt.Errorf("connection %q: %w", name, server.ErrNotFound)
+	}
+	st, err := b.oauth.Status(ctx, name)
+	if err != nil {
+		if errors.Is(err, oauth.ErrUnknownConnection) {
+			return nil, fmt.Errorf("connection %q is not an applied oauth2 connection: %w", name, server.ErrNotFound)
+		}
+		return nil, err
+	}
+	res := &runs.ConnectStart{Connection: name, Grant: st.Grant}
+	switch st.Grant {
+	case oauth.GrantClientCredentials:
+		if _, err := b.oauth.Token(ctx, name); err != nil {
+			return nil, fmt.Errorf("client credentials for %s: %v: %w", name, err, server.ErrInvalid)
+		}
+		res.Connected = true
+	case oauth.GrantDeviceCode:
+		shown := make(chan [2]string, 1)
+		go func() {
+			// The person has the code's lifetime to approve; the flow
+			// outlives this request.
+			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+			defer cancel()
+			err := b.oauth.Device(dctx, name, func(uri, code string) { shown <- [2]string{uri, code} })
+			if err != nil {
+				close(shown)
+			}
+		}()
+		select {
+		case s, ok := <-shown:
+			if !ok {
+				return nil, fmt.Errorf("the device authorization for %s failed; see the host log: %w", name, server.ErrInvalid)
+			}
+			res.VerificationURI, res.UserCode = s[0], s[1]
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	default:
+		u, err := b.oauth.StartLogin(name)
+		if err != nil {
+			return nil, err
+		}
+		res.AuthURL = u
+	}
+	return res, nil
+}
+
+// lateHandler serves with a handler set after the server was made.
+type lateHandler struct {
+	mu sync.Mutex
+	h  http.Handler
+}
+
+func (l *lateHandler) set(h http.Handler) {
+	l.mu.Lock()
+	l.h = h
+	l.mu.Unlock()
+}
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	h := l.h
+	l.mu.Unlock()
+	if h == nil {
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+func (b *backend) AppliedState(ctx context.Context, tenant string) (*server.AppliedState, error) {
 	return b.d.AppliedState(ctx, tenant)
 }
 
-func (b backend) Apply(ctx context.Context, tenant string, req server.ApplyRequest) (*server.ApplyResult, error) {
+func (b *backend) Apply(ctx context.Context, tenant string, req server.ApplyRequest) (*server.ApplyResult, error) {
 	return b.d.Apply(ctx, tenant, req)
 }
 

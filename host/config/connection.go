@@ -63,6 +63,15 @@ var authShapes = map[schema.AuthType][]authAttr{
 		{"client_secret", cty.String, false},
 		{"scopes", cty.List(cty.String), false},
 		{"grant", cty.String, false},
+		// Endpoints come from the connector's schema; these override
+		// them (a self-hosted instance, a regional endpoint).
+		{"authorization_url", cty.String, false},
+		{"token_url", cty.String, false},
+		{"device_authorization_url", cty.String, false},
+		// redirect_uri defaults to the host's own callback URL; a native
+		// app may list its custom scheme in allowed_redirects.
+		{"redirect_uri", cty.String, false},
+		{"allowed_redirects", cty.List(cty.String), false},
 	},
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/hubhq/hub/host/config"
 	"github.com/hubhq/hub/host/engine"
 	"github.com/hubhq/hub/host/lockfile"
+	"github.com/hubhq/hub/host/oauth"
 	"github.com/hubhq/hub/host/registry"
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/state"
@@ -47,6 +48,9 @@ type Options struct {
 	Secrets config.SecretFunc
 	Tenant  string
 	Logger  hclog.Logger
+	// OAuth, when set, gets the oauth2 connections of every runtime
+	// compiled, before the engine runs it.
+	OAuth *oauth.Manager
 }
 
 // Deployer loads and applies workspace sources for one engine. It
@@ -70,6 +74,9 @@ func New(opts Options) *Deployer {
 	return &Deployer{opts: opts}
 }
 
+// SetOAuth sets Options.OAuth; call it before Applied.
+func (d *Deployer) SetOAuth(m *oauth.Manager) { d.opts.OAuth = m }
+
 // Applied compiles the applied source recorded in the store; nil when
 // nothing has been applied.
 func (d *Deployer) Applied(ctx context.Context) (*engine.Runtime, error) {
@@ -85,7 +92,14 @@ func (d *Deployer) Applied(ctx context.Context) (*engine.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.Compile(ld.ws, ld.lock, ld.installed, modesOf(applied), d.opts.Secrets, d.opts.Tenant)
+	rt, err := engine.Compile(ld.ws, ld.lock, ld.installed, modesOf(applied), d.opts.Secrets, d.opts.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.registerOAuth(ctx, rt); err != nil {
+		return nil, err
+	}
+	return rt, nil
 }
 
 // AppliedState implements server.Deployer.
@@ -151,6 +165,9 @@ func (d *Deployer) Apply(ctx context.Context, tenant string, req server.ApplyReq
 	rt, err := engine.Compile(ld.ws, ld.lock, ld.installed, modesOf(desired), d.opts.Secrets, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("apply: %v: %w", err, server.ErrInvalid)
+	}
+	if err := d.registerOAuth(ctx, rt); err != nil {
+		return nil, err
 	}
 	err = d.opts.Store.Update(func(tx *store.Tx) error {
 		if err := desired.Save(tx, tenant); err != nil {

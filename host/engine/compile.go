@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -479,4 +480,59 @@ func (r eventRefs) value(payload json.RawMessage) (cty.Value, error) {
 		attrs[k] = v
 	}
 	return cty.ObjectVal(attrs), nil
+}
+
+// OAuthConn is an oauth2 connection's settings as written, evaluated
+// (secrets resolved), for the OAuth provider to register.
+type OAuthConn struct {
+	Name      string
+	Connector registry.Installed
+	// Attrs are the auth block's string attributes: client_id,
+	// client_secret, grant, authorization_url, token_url,
+	// device_authorization_url, redirect_uri.
+	Attrs            map[string]string
+	Scopes           []string
+	AllowedRedirects []string
+}
+
+// OAuthConnections lists rt's oauth2 connections with their settings.
+func (rt *Runtime) OAuthConnections() ([]OAuthConn, error) {
+	var out []OAuthConn
+	for name, c := range rt.conns {
+		if c.auth == nil || c.auth.Type != schema.AuthOAuth2 {
+			continue
+		}
+		oc := OAuthConn{Name: name, Connector: c.inst, Attrs: map[string]string{}}
+		for attr, a := range c.auth.Attributes {
+			v, diags := rt.rc.Eval(a.Expr, cty.NilVal, nil)
+			if diags.HasErrors() {
+				return nil, fmt.Errorf("connection %s: auth %s: %s", name, attr, rt.diagText(diags))
+			}
+			v, _ = v.UnmarkDeep()
+			if v.IsNull() || !v.IsWhollyKnown() {
+				continue
+			}
+			switch {
+			case v.Type() == cty.String:
+				oc.Attrs[attr] = v.AsString()
+			case v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType():
+				var list []string
+				for it := v.ElementIterator(); it.Next(); {
+					_, ev := it.Element()
+					if ev.Type() == cty.String && !ev.IsNull() {
+						list = append(list, ev.AsString())
+					}
+				}
+				switch attr {
+				case "scopes":
+					oc.Scopes = list
+				case "allowed_redirects":
+					oc.AllowedRedirects = list
+				}
+			}
+		}
+		out = append(out, oc)
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].Name < out[k].Name })
+	return out, nil
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // ListConnections implements server.Connections.
-func (e *Engine) ListConnections(_ context.Context, tenant string) ([]runs.Connection, error) {
+func (e *Engine) ListConnections(ctx context.Context, tenant string) ([]runs.Connection, error) {
 	out := []runs.Connection{}
 	rt := e.rt.Load()
 	if tenant != e.tenant || rt == nil {
@@ -32,6 +32,12 @@ func (e *Engine) ListConnections(_ context.Context, tenant string) ([]runs.Conne
 		if rc.AuthType == string(schema.AuthSession) && !loggedIn {
 			rc.State = "needs_login"
 		}
+		if rc.AuthType == string(schema.AuthOAuth2) {
+			rc.State = "needs_login"
+			if e.opts.OAuth != nil {
+				rc.State = e.opts.OAuth.Status(ctx, name)
+			}
+		}
 		e.lanesMu.Lock()
 		l, ok := e.lanes[name]
 		e.lanesMu.Unlock()
@@ -45,7 +51,7 @@ func (e *Engine) ListConnections(_ context.Context, tenant string) ([]runs.Conne
 			if l.lastError != "" {
 				t := l.lastErrorAt.UTC()
 				rc.LastError, rc.LastErrorAt = l.lastError, &t
-				if rc.LastSuccess == nil || t.After(*rc.LastSuccess) {
+				if rc.State == "ok" && (rc.LastSuccess == nil || t.After(*rc.LastSuccess)) {
 					rc.State = "failing"
 				}
 			}

@@ -77,6 +77,10 @@ type OAuth interface {
 	// Invalidate says a call with the access token used was refused as
 	// expired: the provider refreshes unless another caller already did.
 	Invalidate(ctx context.Context, connection, used string) error
+	// Status is the connection's authorisation state: "ok",
+	// "needs_login" (never connected) or "needs_reauth" (the third party
+	// revoked the grant).
+	Status(ctx context.Context, connection string) string
 }
 
 // Token is an OAuth 2.0 access token.
@@ -338,6 +342,9 @@ func (e *Engine) migrateCursor(rt *Runtime, wf, from string) {
 // SetBaseURL sets the host's public address once the server listens;
 // call it before Start.
 func (e *Engine) SetBaseURL(u string) { e.opts.BaseURL = u }
+
+// SetOAuth sets the OAuth provider (Options.OAuth); call it before Start.
+func (e *Engine) SetOAuth(o OAuth) { e.opts.OAuth = o }
 
 // Ready implements server.Backend.
 func (e *Engine) Ready() error {

@@ -95,3 +95,18 @@ type ConnectionTest struct {
 	Hint       string  `json:"hint,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
 }
+
+// ConnectStart is how hub connect proceeds for an oauth2 connection.
+type ConnectStart struct {
+	Connection string `json:"connection"`
+	Grant      string `json:"grant"`
+	// AuthURL is the page to open for the authorization code grant; the
+	// provider redirects to the host's callback when the user consents.
+	AuthURL string `json:"auth_url,omitempty"`
+	// VerificationURI and UserCode are for the device grant: open the
+	// URI on any device and enter the code.
+	VerificationURI string `json:"verification_uri,omitempty"`
+	UserCode        string `json:"user_code,omitempty"`
+	// Connected is true when nothing more is needed (client credentials).
+	Connected bool `json:"connected"`
+}

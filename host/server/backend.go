@@ -117,3 +117,10 @@ type Connections interface {
 	// for an unknown connection.
 	TestConnection(ctx context.Context, tenant, name string) (*runs.ConnectionTest, error)
 }
+
+// Authorizer is implemented by a backend that connects oauth2 connections
+// (hub connect); the server offers POST /v1/connections/{name}/connect
+// only for such a backend.
+type Authorizer interface {
+	Connect(ctx context.Context, tenant, name string) (*runs.ConnectStart, error)
+}

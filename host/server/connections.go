@@ -40,3 +40,18 @@ func (s *Server) testConnection(c Connections) http.HandlerFunc {
 		s.reply(w, r, http.StatusOK, res)
 	}
 }
+
+func (s *Server) connect(a Authorizer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tenant, ok := tenantOf(w, r)
+		if !ok {
+			return
+		}
+		res, err := a.Connect(r.Context(), tenant, r.PathValue("name"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.reply(w, r, http.StatusOK, res)
+	}
+}

@@ -55,6 +55,9 @@ type Options struct {
 	Metrics *prometheus.Registry
 	// Logs backs GET /v1/logs; without it that route answers 404.
 	Logs *logbus.Bus
+	// OAuth serves GET /oauth/{connection}/callback, where authorization
+	// servers redirect after a login (host/oauth's Handler).
+	OAuth http.Handler
 
 	// ReadHeaderTimeout bounds reading a request's headers.
 	ReadHeaderTimeout time.Duration
@@ -160,6 +163,14 @@ func New(b Backend, opts Options) (*Server, error) {
 	if c, ok := b.(Connections); ok {
 		v1("GET /v1/connections", s.listConnections(c))
 		v1("POST /v1/connections/{name}/test", s.testConnection(c))
+	}
+	if a, ok := b.(Authorizer); ok {
+		v1("POST /v1/connections/{name}/connect", s.connect(a))
+	}
+	if opts.OAuth != nil {
+		// The provider sends the user's browser here: no API key, the
+		// state parameter binds it to a login hub started.
+		mux.Handle("GET /oauth/{connection}/callback", opts.OAuth)
 	}
 	if d, ok := b.(Deployer); ok {
 		v1("GET /v1/state", s.appliedState(d))

@@ -46,6 +46,13 @@ func connector() *sdk.Connector {
 			{Type: schema.AuthNone},
 			{Type: schema.AuthAPIKey, Description: "A key sent as X-Api-Key; the example accepts any key.",
 				APIKey: &schema.APIKeySpec{In: schema.InHeader, Name: "X-Api-Key"}},
+			{Type: schema.AuthOAuth2, Description: "An OAuth 2.0 access token sent as a bearer token by deliver and feed. The example has no authorization server of its own: the endpoints below are a local server's on port 9096, and a connection points them at its own with token_url, authorization_url and device_authorization_url.",
+				OAuth2: &schema.OAuth2Spec{
+					AuthorizationURL:       "http://127.0.0.1:9096/authorize",
+					TokenURL:               "http://127.0.0.1:9096/token",
+					DeviceAuthorizationURL: "http://127.0.0.1:9096/device",
+					Grants:                 []string{"authorization_code", "client_credentials", "device_code", "refresh_token"},
+				}},
 		},
 		Properties: []schema.Field{
 			{Name: "greeting", Type: schema.String, Description: "Word the connection greets with.",

@@ -1,0 +1,160 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/hubhq/hub/host/engine"
+	"github.com/hubhq/hub/host/oauth"
+	"github.com/hubhq/hub/host/secrets"
+	"github.com/hubhq/hub/host/server"
+	"github.com/hubhq/hub/sdk/fault"
+	"github.com/hubhq/hub/sdk/schema"
+)
+
+// TokenVault keeps OAuth tokens in the encrypted secret store, under the
+// host's own names oauth/<connection>/token.
+type TokenVault struct{ Store *secrets.Store }
+
+func tokenName(connection string) string { return secrets.HostPrefix + connection + "/token" }
+
+// storedToken is a token as kept in the vault.
+type storedToken struct {
+	AccessToken  string    `json:"access_token"`
+	TokenType    string    `json:"token_type,omitempty"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
+}
+
+// Load implements oauth.TokenStore.
+func (v TokenVault) Load(_ context.Context, connection string) (*oauth2.Token, error) {
+	raw, ok, err := v.Store.Get(tokenName(connection))
+	if err != nil || !ok {
+		return nil, err
+	}
+	var st storedToken
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return nil, fmt.Errorf("the stored token of %s cannot be read: %w", connection, err)
+	}
+	return &oauth2.Token{AccessToken: st.AccessToken, TokenType: st.TokenType, RefreshToken: st.RefreshToken, Expiry: st.Expiry}, nil
+}
+
+// Save implements oauth.TokenStore.
+func (v TokenVault) Save(_ context.Context, connection string, t *oauth2.Token) error {
+	b, err := json.Marshal(storedToken{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken, Expiry: t.Expiry})
+	if err != nil {
+		return fmt.Errorf("encode the token of %s: %w", connection, err)
+	}
+	return v.Store.Set(tokenName(connection), string(b))
+}
+
+// EngineOAuth lets the engine take access tokens from an oauth.Manager,
+// with its errors classified for retries and dead letters.
+type EngineOAuth struct{ M *oauth.Manager }
+
+// Token implements engine.OAuth.
+func (o EngineOAuth) Token(ctx context.Context, connection string) (engine.Token, error) {
+	t, err := o.M.Token(ctx, connection)
+	if err != nil {
+		return engine.Token{}, classify(connection, err)
+	}
+	return engine.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry}, nil
+}
+
+// Invalidate implements engine.OAuth.
+func (o EngineOAuth) Invalidate(ctx context.Context, connection, used string) error {
+	if err := o.M.Invalidate(ctx, connection, used); err != nil {
+		return classify(connection, err)
+	}
+	return nil
+}
+
+// Status implements engine.OAuth.
+func (o EngineOAuth) Status(ctx context.Context, connection string) string {
+	st, err := o.M.Status(ctx, connection)
+	if err != nil {
+		return "failing"
+	}
+	if st.Status == oauth.StatusConnected {
+		return "ok"
+	}
+	return string(st.Status)
+}
+
+// classify turns the provider's errors into fault kinds: a grant to
+// renew is auth_expired (the run waits in the dead-letter queue until
+// hub connect), a provider that is down is retryable.
+func classify(connection string, err error) error {
+	var reauth *oauth.ReauthRequired
+	if errors.As(err, &reauth) {
+		return fault.AuthExpiredf("connection %s needs authorisation (%s): run hub connect %s", connection, reauth.Reason, connection)
+	}
+	var pe *oauth.ProviderError
+	if errors.As(err, &pe) && pe.HTTPStatus > 0 && pe.HTTPStatus < 500 && pe.HTTPStatus != 429 {
+		return fault.AuthExpiredf("connection %s: the authorization server refused: %v", connection, err)
+	}
+	return fault.Retryablef("connection %s: getting an access token failed: %v", connection, err)
+}
+
+// registerOAuth registers rt's oauth2 connections with the OAuth
+// provider: endpoints from the connector's schema unless the auth block
+// overrides them.
+func (d *Deployer) registerOAuth(ctx context.Context, rt *engine.Runtime) error {
+	if d.opts.OAuth == nil {
+		return nil
+	}
+	conns, err := rt.OAuthConnections()
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, server.ErrInvalid)
+	}
+	var clients []oauth.Client
+	for _, oc := range conns {
+		var spec schema.OAuth2Spec
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		sc, err := d.opts.Connector(oc.Connector).Schema(cctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("connection %s: connector schema: %w", oc.Name, err)
+		}
+		for _, a := range sc.Auth {
+			if a.Type == schema.AuthOAuth2 && a.OAuth2 != nil {
+				spec = *a.OAuth2
+			}
+		}
+		pick := func(attr, def string) string {
+			if v := oc.Attrs[attr]; v != "" {
+				return v
+			}
+			return def
+		}
+		c := oauth.Client{
+			Name: oc.Name, ClientID: oc.Attrs["client_id"], ClientSecret: oc.Attrs["client_secret"],
+			Scopes: oc.Scopes, Grant: pick("grant", defaultGrant(spec.Grants)),
+			AuthURL: pick("authorization_url", spec.AuthorizationURL), TokenURL: pick("token_url", spec.TokenURL),
+			DeviceURL: pick("device_authorization_url", spec.DeviceAuthorizationURL), RedirectURL: oc.Attrs["redirect_uri"],
+			AllowedRedirects: oc.AllowedRedirects, PKCE: spec.PKCERequired,
+		}
+		if len(c.Scopes) == 0 {
+			c.Scopes = spec.DefaultScopes
+		}
+		clients = append(clients, c)
+	}
+	if err := d.opts.OAuth.Register(clients); err != nil {
+		return fmt.Errorf("oauth2 connections: %v: %w", err, server.ErrInvalid)
+	}
+	return nil
+}
+
+func defaultGrant(grants []string) string {
+	for _, g := range grants {
+		if g == oauth.GrantAuthorizationCode || g == oauth.GrantClientCredentials || g == oauth.GrantDeviceCode {
+			return g
+		}
+	}
+	return oauth.GrantAuthorizationCode
+}
