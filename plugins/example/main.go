@@ -46,6 +46,7 @@ func connector() *sdk.Connector {
 			{Type: schema.AuthNone},
 			{Type: schema.AuthAPIKey, Description: "A key sent as X-Api-Key; the example accepts any key.",
 				APIKey: &schema.APIKeySpec{In: schema.InHeader, Name: "X-Api-Key"}},
+			sessionScheme(),
 			{Type: schema.AuthOAuth2, Description: "An OAuth 2.0 access token sent as a bearer token by deliver and feed. The example has no authorization server of its own: the endpoints below are a local server's on port 9096, and a connection points them at its own with token_url, authorization_url and device_authorization_url.",
 				OAuth2: &schema.OAuth2Spec{
 					AuthorizationURL:       "http://127.0.0.1:9096/authorize",
@@ -59,6 +60,7 @@ func connector() *sdk.Connector {
 				Default: sdk.JSON("hello"), Example: sdk.JSON("hi")},
 		},
 		Check:    checkConnection,
+		Login:    login,
 		Actions:  []sdk.Action{echoAction(), sumAction(), failAction(), deliverAction()},
 		Triggers: []sdk.Trigger{tickTrigger(), incomingTrigger(), ticksTrigger(), feedTrigger()},
 	}
