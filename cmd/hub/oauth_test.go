@@ -31,10 +31,11 @@ type authServer struct {
 	mu      sync.Mutex
 	codes   map[string]string // code -> S256 challenge
 	granted map[string]bool   // valid access tokens
+	refresh map[string]bool   // valid refresh tokens
 }
 
 func newAuthServer(t *testing.T, clientSecret string) *authServer {
-	a := &authServer{secret: clientSecret, codes: map[string]string{}, granted: map[string]bool{}}
+	a := &authServer{secret: clientSecret, codes: map[string]string{}, granted: map[string]bool{}, refresh: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -80,15 +81,33 @@ func newAuthServer(t *testing.T, clientSecret string) *authServer {
 				fail("invalid_grant")
 				return
 			}
+		case "refresh_token":
+			a.mu.Lock()
+			ok := a.refresh[r.Form.Get("refresh_token")]
+			delete(a.refresh, r.Form.Get("refresh_token"))
+			a.mu.Unlock()
+			if !ok {
+				fail("invalid_grant")
+				return
+			}
 		default:
 			fail("unsupported_grant_type")
 			return
 		}
 		tok := fmt.Sprintf("at-%d", a.issued.Add(1))
+		rt := ""
 		a.mu.Lock()
 		a.granted[tok] = true
+		if r.Form.Get("grant_type") != "client_credentials" {
+			rt = "rt-" + tok
+			a.refresh[rt] = true
+		}
 		a.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
+		if rt != "" {
+			fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600,"refresh_token":%q}`, tok, rt)
+			return
+		}
 		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, tok)
 	})
 	a.Server = httptest.NewServer(mux)
@@ -101,6 +120,15 @@ func newAuthServer(t *testing.T, clientSecret string) *authServer {
 func (a *authServer) revoke(tok string) {
 	a.mu.Lock()
 	delete(a.granted, tok)
+	a.mu.Unlock()
+}
+
+// revokeAll ends every grant: access and refresh tokens alike, as when a
+// user disconnects the app at the provider.
+func (a *authServer) revokeAll() {
+	a.mu.Lock()
+	clear(a.granted)
+	clear(a.refresh)
 	a.mu.Unlock()
 }
 
@@ -134,6 +162,17 @@ connection "app" {
     grant             = "authorization_code"
     authorization_url = "%[1]s/authorize"
     token_url         = "%[1]s/token"
+  }
+}
+
+workflow "app_orders" {
+  trigger "app" "incoming" {
+    mode = "webhook"
+  }
+  action "ship" {
+    connection = "app"
+    action     = "deliver"
+    input      = { url = "%[2]s", body = { id = event.id } }
   }
 }
 
@@ -244,6 +283,23 @@ func TestServe_OAuthClientCredentialsRefreshAndCodeLogin(t *testing.T) {
 			t.Errorf("connection %s not ok:\n%s", name, list.stdout)
 		}
 	}
+
+	// The user disconnects hub at the provider: the refresh fails, the
+	// run waits in the dead-letter queue with an auth error, and the
+	// connection shows it needs authorising again.
+	as.revokeAll()
+	if code := h.deliver("app_orders", h.secret("app_orders"), `{"id":"after-revoke"}`); code/100 != 2 {
+		t.Fatalf("delivery: %d", code)
+	}
+	dead := h.waitEvent("app_orders", "after-revoke", runs.Dead)
+	if last := dead.Steps[0].Attempts[len(dead.Steps[0].Attempts)-1]; last.ErrorKind != "auth_expired" || !strings.Contains(last.Error, "hub connect app") {
+		t.Fatalf("dead run's error: %s: %s", last.ErrorKind, last.Error)
+	}
+	relist := mustHub(t, plugins, "connections", "list", "-dir", dir)
+	if !strings.Contains(grepLines(relist.stdout, "app "), "needs_reauth") {
+		t.Errorf("app after the grant was revoked:\n%s", relist.stdout)
+	}
+	list.stdout += relist.stdout
 
 	// No secret anywhere: the host's log, the CLI's output, the API.
 	var st json.RawMessage
