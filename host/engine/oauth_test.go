@@ -95,3 +95,31 @@ func TestEngine_OAuthWithoutAProviderDeadLetters(t *testing.T) {
 		t.Fatalf("error kind %q, want auth_expired", r.Steps[0].Attempts[0].ErrorKind)
 	}
 }
+
+// A connection's env values and the workspace's environment reach the
+// connector with every call.
+func TestEngine_ConnectionEnvReachesEveryCall(t *testing.T) {
+	fc := &fakeConnector{}
+	ws := `
+connection "api" {
+  connector = "fake"
+  env       = { REGION = "eu-west", LOG_LEVEL = "debug" }
+}
+workflow "w" {
+  trigger "api" "t" {
+    mode = "webhook"
+  }
+  action "a" {
+    connection = "api"
+    action     = "a"
+  }
+}
+`
+	h := open(t, t.TempDir(), compile(t, ws, nil), fc, nil)
+	h.deliver("w", "e1", `{"id":"e1"}`)
+	h.waitStatus(runID(1), runs.Succeeded)
+	calls := fc.actionCalls()
+	if len(calls) != 1 || calls[0].Conn.Env["REGION"] != "eu-west" || calls[0].Conn.Env["LOG_LEVEL"] != "debug" {
+		t.Fatalf("env in the call: %+v", calls)
+	}
+}
