@@ -165,7 +165,7 @@ func testOffline(e *env, a *adminFlags, pluginDir, name string) (*runs.Connectio
 	if err != nil {
 		return nil, fmt.Errorf("open the secret store: %w", err)
 	}
-	rt, err := engine.CompileConnections(ws, lock, installed, vault.Resolver(envSecrets(e)), store.DefaultTenant)
+	rt, err := engine.CompileConnection(ws, lock, installed, vault.Resolver(envSecrets(e)), store.DefaultTenant, name)
 	if err != nil {
 		return nil, err
 	}

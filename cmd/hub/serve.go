@@ -34,6 +34,7 @@ import (
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/store"
 	"github.com/hubhq/hub/host/supervisor"
+	"github.com/hubhq/hub/sdk/fault"
 )
 
 func runServe(e *env, args []string) error {
@@ -221,6 +222,9 @@ func (b *backend) Connect(ctx context.Context, tenant, name string) (*runs.Conne
 	switch st.Grant {
 	case oauth.GrantClientCredentials:
 		if _, err := b.oauth.Token(ctx, name); err != nil {
+			if fault.KindOf(deploy.EngineOAuthError(name, err)) == fault.Retryable {
+				return nil, fmt.Errorf("client credentials for %s: the authorization server could not be reached: %v: %w", name, err, server.ErrUnavailable)
+			}
 			return nil, fmt.Errorf("client credentials for %s: %v: %w", name, err, server.ErrInvalid)
 		}
 		res.Connected = true

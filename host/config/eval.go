@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
@@ -364,6 +365,13 @@ func redactDetails(diags hcl.Diagnostics) hcl.Diagnostics {
 	out := make(hcl.Diagnostics, len(diags))
 	for i, d := range diags {
 		c := *d
+		// secret()'s own failure names the secret, never its value (its
+		// argument is the name): keep it, it says what to set.
+		if strings.HasPrefix(c.Detail, `Call to function "secret" failed:`) {
+			c.Expression, c.EvalContext = nil, nil
+			out[i] = &c
+			continue
+		}
 		if c.Severity == hcl.DiagError {
 			c.Detail = "The expression could not be evaluated (the value is sensitive and not shown)."
 			c.Expression = nil

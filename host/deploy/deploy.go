@@ -97,7 +97,11 @@ func (d *Deployer) Applied(ctx context.Context) (*engine.Runtime, error) {
 		return nil, err
 	}
 	if err := d.registerOAuth(ctx, rt); err != nil {
-		return nil, err
+		// The host still runs everything else: an oauth2 connection that
+		// cannot be registered fails its calls as auth_expired (its runs
+		// wait in the dead-letter queue) until a fixed workspace is
+		// applied.
+		d.opts.Logger.Error("oauth2 connections cannot be used; fix them and apply again", "error", err)
 	}
 	return rt, nil
 }

@@ -86,6 +86,10 @@ func (o EngineOAuth) Status(ctx context.Context, connection string) string {
 	return string(st.Status)
 }
 
+// EngineOAuthError classifies an error of the OAuth provider as the
+// engine sees it (see classify).
+func EngineOAuthError(connection string, err error) error { return classify(connection, err) }
+
 // classify turns the provider's errors into fault kinds: a grant to
 // renew is auth_expired (the run waits in the dead-letter queue until
 // hub connect), a provider that is down is retryable.

@@ -13,9 +13,9 @@ import (
 )
 
 // authState is a connection's credentials obtained at run time: a
-// session's login or a refreshed OAuth token. They live in memory only
-// (the encrypted credential store is a separate piece of work), so a
-// restart logs in again.
+// session's login. They live in memory only, so a restart logs in again;
+// OAuth tokens are the OAuth provider's (host/oauth, kept encrypted in
+// the secret store).
 type authState struct {
 	auth    wire.Auth
 	refresh string

@@ -15,6 +15,7 @@ import (
 	"github.com/hubhq/hub/host/config"
 	"github.com/hubhq/hub/host/lockfile"
 	"github.com/hubhq/hub/host/registry"
+	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
@@ -75,10 +76,18 @@ func Compile(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Ins
 	return compileRuntime(ws, lock, installed, modes, secret, tenant, false)
 }
 
-// CompileConnections prepares only ws's connections (hub connections
-// test without a running host): workflows are not compiled.
-func CompileConnections(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Installed, secret config.SecretFunc, tenant string) (*Runtime, error) {
-	return compileRuntime(ws, lock, installed, nil, secret, tenant, true)
+// CompileConnection prepares only connection name of ws (hub connections
+// test without a running host): other connections and the workflows are
+// not compiled, so their problems do not stand in the way.
+func CompileConnection(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Installed, secret config.SecretFunc, tenant, name string) (*Runtime, error) {
+	c, ok := ws.Connection(name)
+	if !ok {
+		return nil, fmt.Errorf("connection %q: %w", name, server.ErrNotFound)
+	}
+	one := *ws
+	one.Connections = []*config.Connection{c}
+	one.Workflows = nil
+	return compileRuntime(&one, lock, installed, nil, secret, tenant, true)
 }
 
 func compileRuntime(ws *config.Workspace, lock *lockfile.Lock, installed []registry.Installed, modes map[string]schema.Mode, secret config.SecretFunc, tenant string, connsOnly bool) (*Runtime, error) {
