@@ -290,7 +290,7 @@ func (s *Sim) assignAWB(w http.ResponseWriter, r *http.Request) {
 		"courier_company_id": o.courierID, "awb_code": o.awb, "cod": boolInt(strings.EqualFold(o.req.PaymentMethod, "COD")),
 		"order_id": o.id, "shipment_id": o.shipmentID, "awb_code_status": 1,
 		"assigned_date_time": map[string]any{"date": s.now().Format("2006-01-02 15:04:05.000000"), "timezone_type": 3, "timezone": "Asia/Kolkata"},
-		"applied_weight": o.req.Weight, "courier_name": o.courierName,
+		"applied_weight":     o.req.Weight, "courier_name": o.courierName,
 	}}})
 }
 
