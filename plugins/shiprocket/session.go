@@ -119,7 +119,7 @@ func tokenExpiry(token string, now time.Time) time.Time {
 // is already dead has nothing to end.
 func logout(ctx context.Context, c *sdk.Conn) error {
 	err := call(ctx, c, http.MethodPost, "/v1/external/auth/logout", nil, nil)
-	if fault.KindOf(err) == fault.AuthExpired {
+	if err != nil && fault.KindOf(err) == fault.AuthExpired {
 		return nil
 	}
 	return err
