@@ -276,8 +276,8 @@ func (s *Sim) login(w http.ResponseWriter, r *http.Request) {
 	s.logins++
 	s.mu.Unlock()
 	// Shiprocket publishes no login response example; clients rely on
-	// "token" only, so that and the account's identity are all it has.
-	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "email": in.Email, "company_id": 1138022})
+	// "token" only, so that is all the simulator answers.
+	writeJSON(w, http.StatusOK, map[string]any{"token": tok})
 }
 
 func newToken() string {
