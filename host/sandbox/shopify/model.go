@@ -308,7 +308,9 @@ var shopZone = time.FixedZone("EST", -5*60*60)
 
 func stamp(t time.Time) string { return t.In(shopZone).Format("2006-01-02T15:04:05-07:00") }
 
-func gid(kind string, id int64) string { return "gid://shopify/" + kind + "/" + strconv.FormatInt(id, 10) }
+func gid(kind string, id int64) string {
+	return "gid://shopify/" + kind + "/" + strconv.FormatInt(id, 10)
+}
 
 func ptr[T any](v T) *T { return &v }
 

@@ -588,8 +588,8 @@ type orderRequest struct {
 			Price     json.Number `json:"price"`
 			Quantity  int         `json:"quantity"`
 		} `json:"line_items"`
-		Email           string `json:"email"`
-		FinancialStatus string `json:"financial_status"`
+		Email           string  `json:"email"`
+		FinancialStatus string  `json:"financial_status"`
 		Tags            *string `json:"tags"`
 		Note            *string `json:"note"`
 		Customer        *struct {
