@@ -71,7 +71,10 @@ func (w *wc) api(c *sdk.Conn) (*api, error) {
 		return nil, sdk.Invalid("the connection needs basic auth with the consumer key as username and the consumer secret as password",
 			sdk.Violation{Path: "auth", Message: "basic auth with username and password required"})
 	}
-	prefix := "/" + strings.Trim(p.APIPrefix, "/")
+	prefix := ""
+	if trimmed := strings.Trim(p.APIPrefix, "/"); trimmed != "" {
+		prefix = "/" + trimmed
+	}
 	a := &api{
 		site: strings.TrimRight(p.BaseURL, "/"), key: auth.Username, secret: auth.Password, now: time.Now,
 	}

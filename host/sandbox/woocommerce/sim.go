@@ -38,7 +38,9 @@ type Options struct {
 	SiteURL string
 	// Client delivers webhooks; nil means a client with a 10-second timeout.
 	Client *http.Client
-	// Now is the shop's clock; nil means time.Now.
+	// Now is the shop's clock, which dates orders and judges OAuth
+	// timestamps (a frozen clock fails OAuth clients after 15 minutes of
+	// real time); nil means time.Now.
 	Now func() time.Time
 }
 
