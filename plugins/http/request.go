@@ -26,6 +26,7 @@ const maxResponse = 16 << 20
 type requestInput struct {
 	Method  string                     `json:"method"`
 	Path    string                     `json:"path"`
+	Params  map[string]json.RawMessage `json:"params"`
 	Query   map[string]json.RawMessage `json:"query"`
 	Headers map[string]any             `json:"headers"`
 	Body    json.RawMessage            `json:"body"`
@@ -46,7 +47,9 @@ func requestFields(method string, methods []string) *schema.Field {
 		schema.Field{Name: "method", Type: schema.String, Default: sdk.JSON(method), Enum: sdk.Enum(toAny(methods)...),
 			Description: "The HTTP method."},
 		schema.Field{Name: "path", Type: schema.String, Required: true,
-			Description: "Path appended to the connection's base_url, already rendered by HCL, e.g. \"/api/orders/${urlencode(event.id)}\"; may carry a query."},
+			Description: "Path appended to the connection's base_url, e.g. \"/api/orders\" or \"/api/orders/{id}\" with params; may carry a query."},
+		schema.Field{Name: "params", Type: schema.Object, AdditionalProperties: true,
+			Description: "Values for {name} placeholders in path, each a string or number, escaped for a URL path (so an id with '/' or '?' stays one segment)."},
 		schema.Field{Name: "query", Type: schema.Object, AdditionalProperties: true,
 			Description: "Query parameters, name to a string, number or boolean (a list repeats the parameter)."},
 		schema.Field{Name: "headers", Type: schema.Object, AdditionalProperties: true,
@@ -132,7 +135,11 @@ func (k *kit) requestAction(name string, kind schema.ActionKind, method string, 
 // exchange sends one request as in says and judges the answer. extra
 // headers are set unless the step set them itself.
 func (e *endpoint) exchange(ctx context.Context, in requestInput, extra map[string]string) (requestOutput, error) {
-	u, err := e.resolve(in.Path, "path")
+	path, err := expandPath(in.Path, in.Params)
+	if err != nil {
+		return requestOutput{}, err
+	}
+	u, err := e.resolve(path, "path")
 	if err != nil {
 		return requestOutput{}, err
 	}
@@ -206,6 +213,41 @@ func (e *endpoint) exchange(ctx context.Context, in requestInput, extra map[stri
 		}
 	}
 	return out, nil
+}
+
+// expandPath replaces each {name} in path with params[name], escaped as
+// one path segment. A placeholder without a value is an error, so a typo
+// does not reach the API as a literal "{id}".
+func expandPath(path string, params map[string]json.RawMessage) (string, error) {
+	var b strings.Builder
+	rest := path
+	for {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			b.WriteString(rest)
+			return b.String(), nil
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if end < 0 {
+			return "", invalidSetting("path", fmt.Sprintf("%q has a '{' without '}'", path))
+		}
+		name := rest[open+1 : open+end]
+		raw, ok := params[name]
+		if !ok {
+			return "", invalidSetting("params."+name, fmt.Sprintf("path %q uses {%s}; give its value in params", path, name))
+		}
+		v, err := schema.DecodeJSON(raw)
+		if err != nil {
+			return "", invalidSetting("params."+name, err.Error())
+		}
+		text, err := scalarText(v)
+		if err != nil || text == "" {
+			return "", invalidSetting("params."+name, "must be a non-empty string or number")
+		}
+		b.WriteString(rest[:open])
+		b.WriteString(url.PathEscape(text))
+		rest = rest[open+end+1:]
+	}
 }
 
 func expected(status int, expect []int) bool {

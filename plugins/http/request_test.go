@@ -321,3 +321,21 @@ func TestCheck_GetsTheCheckPath(t *testing.T) {
 	_, err := h.Check(conn)
 	wantKind(t, err, fault.AuthExpired)
 }
+
+func TestRequest_PathParamsAreEscapedAsOneSegment(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.EscapedPath() + "?" + r.URL.RawQuery
+	}))
+	t.Cleanup(srv.Close)
+	h := harness(t, fixedNow)
+	conn := sdktest.Connection(map[string]any{"base_url": srv.URL})
+	if _, err := h.Execute("get", conn, map[string]any{"path": "/orders/{ref}/lines/{n}", "params": map[string]any{"ref": "#10/01?x", "n": 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if got != "/orders/%2310%2F01%3Fx/lines/2?" {
+		t.Fatalf("path sent as %q", got)
+	}
+	_, err := h.Execute("get", conn, map[string]any{"path": "/orders/{id}"})
+	wantKind(t, err, fault.InvalidInput)
+}
