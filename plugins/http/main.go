@@ -115,7 +115,7 @@ func properties() []schema.Field {
 				{Name: "username_field", Type: schema.String, Default: sdk.JSON("username"), Description: "Body field carrying the username."},
 				{Name: "password_field", Type: schema.String, Default: sdk.JSON("password"), Description: "Body field carrying the password."},
 				{Name: "token_path", Type: schema.String, Required: true, Description: "JSON path of the token in the answer, e.g. \"data.token\"."},
-				{Name: "expires_in_path", Type: schema.String, Description: "JSON path of the token's lifetime in seconds, e.g. \"data.expires_in\"; hub logs in again before it ends."},
+				{Name: "expires_in_path", Type: schema.String, Description: "JSON path of the token's lifetime in seconds, e.g. \"data.expires_in\", recorded as the session's expiry."},
 				{Name: "header", Type: schema.String, Default: sdk.JSON("Authorization"), Description: "Header the token is sent in."},
 				{Name: "prefix", Type: schema.String, Default: sdk.JSON("Bearer "), Description: "Text before the token in that header."},
 			},

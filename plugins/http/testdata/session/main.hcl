@@ -22,7 +22,7 @@ connection "wms" {
     login = {
       url             = "/api/auth/login" # or an absolute URL
       token_path      = "data.token"      # where the token is in the answer
-      expires_in_path = "data.expires_in" # optional: log in again before it ends
+      expires_in_path = "data.expires_in" # optional: the token's lifetime
       # method = "POST", format = "json" (or "form"), body = { extra fields },
       # username_field = "username", password_field = "password",
       # header = "Authorization", prefix = "Bearer "
