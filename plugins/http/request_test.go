@@ -1,10 +1,13 @@
 package main
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -338,4 +341,48 @@ func TestRequest_PathParamsAreEscapedAsOneSegment(t *testing.T) {
 	}
 	_, err := h.Execute("get", conn, map[string]any{"path": "/orders/{id}"})
 	wantKind(t, err, fault.InvalidInput)
+}
+
+// digestServer answers an RFC 7616 MD5 challenge for user:pass and 200
+// once the response matches.
+func digestServer(t *testing.T, user, pass string) string {
+	md5hex := func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		params := map[string]string{}
+		if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Digest "); ok {
+			for _, part := range strings.Split(h, ",") {
+				k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+				params[k] = strings.Trim(v, `"`)
+			}
+		}
+		ha1 := md5hex(user + ":wms:" + pass)
+		ha2 := md5hex(r.Method + ":" + params["uri"])
+		want := md5hex(strings.Join([]string{ha1, "n0nce", params["nc"], params["cnonce"], "auth", ha2}, ":"))
+		if params["username"] != user || params["response"] != want {
+			w.Header().Set("WWW-Authenticate", `Digest realm="wms", qop="auth", nonce="n0nce", algorithm=MD5`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok": true}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestAuth_DigestAnswersTheChallenge(t *testing.T) {
+	base := digestServer(t, "ops", "pw")
+	h := harness(t, fixedNow)
+	conn := sdktest.Connection(map[string]any{"base_url": base})
+	conn.Auth = wire.Auth{Type: schema.AuthDigest, Username: "ops", Password: "pw"}
+	out, err := h.Execute("get", conn, map[string]any{"path": "/api/orders", "result": "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := output(t, out); o["result"] != true {
+		t.Fatalf("output %v", o)
+	}
+	conn.Auth.Password = "wrong"
+	_, err = h.Execute("get", conn, map[string]any{"path": "/api/orders"})
+	wantKind(t, err, fault.AuthExpired)
 }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxBody bounds a request body the API reads.
@@ -46,11 +48,19 @@ func (s *Sim) faulty(next http.Handler) http.Handler {
 		if len(s.faults) > 0 {
 			f, s.faults = s.faults[0], s.faults[1:]
 		}
+		limited := s.countRequest(w.Header())
 		s.mu.Unlock()
+		if f == "" && limited {
+			f = FaultRateLimit
+		}
 		switch f {
 		case FaultRateLimit:
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests, retry after 1 second", nil)
+			after := "1"
+			if limited {
+				after = w.Header().Get("X-RateLimit-Reset")
+			}
+			w.Header().Set("Retry-After", after)
+			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests, retry after "+after+" s", nil)
 		case FaultServerError:
 			writeError(w, http.StatusInternalServerError, "internal", "the warehouse had a problem; try again", nil)
 		case FaultUnauthorized:
@@ -63,6 +73,25 @@ func (s *Sim) faulty(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// countRequest counts a request against the rate limit, sets the
+// rate-limit headers and reports whether the request is over the limit;
+// s.mu is held.
+func (s *Sim) countRequest(h http.Header) bool {
+	if s.opts.RateLimit <= 0 {
+		return false
+	}
+	now := s.now()
+	if s.window.IsZero() || !now.Before(s.window.Add(time.Minute)) {
+		s.window, s.used = now.Truncate(time.Minute), 0
+	}
+	s.used++
+	reset := int(math.Ceil(s.window.Add(time.Minute).Sub(now).Seconds()))
+	h.Set("X-RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(s.opts.RateLimit-s.used, 0)))
+	h.Set("X-RateLimit-Reset", strconv.Itoa(max(reset, 1)))
+	return s.used > s.opts.RateLimit
 }
 
 // authed requires the account token or a session token.

@@ -55,6 +55,10 @@
 //
 // # Errors and test switches
 //
+// With Options.RateLimit set, every answer carries X-RateLimit-Limit,
+// X-RateLimit-Remaining and X-RateLimit-Reset, and requests over the
+// limit in a one-minute window are 429 with Retry-After.
+//
 // Errors are {"error": {"code", "message"}} with, for validation failures
 // (422), "errors": {"field.path": ["message"]}. Fail makes the next
 // requests answer 429 with Retry-After, 500, 401, or a malformed JSON body;

@@ -141,6 +141,12 @@ type Options struct {
 	Client *http.Client
 	// Now is the simulator's clock; nil means time.Now.
 	Now func() time.Time
+	// RateLimit is how many API requests a minute the account may make,
+	// counted in fixed one-minute windows; over it the API answers 429
+	// with Retry-After until the window ends. Every answer then carries
+	// X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset
+	// (seconds to the window's end). 0 means no limit and no headers.
+	RateLimit int
 }
 
 // Sim is the warehouse simulator: an http.Handler over in-memory state.
@@ -163,6 +169,8 @@ type Sim struct {
 	deliverySeq int
 	sessions    map[string]bool
 	faults      []Fault
+	window      time.Time
+	used        int
 }
 
 type idemEntry struct {
@@ -212,6 +220,7 @@ func (s *Sim) Reset() {
 	s.deliverySeq = 0
 	s.sessions = map[string]bool{}
 	s.faults = nil
+	s.window, s.used = time.Time{}, 0
 	s.addOrder(Order{Ref: "#1000", Lines: []Line{{SKU: "SKU-MUG", Qty: 2}},
 		ShippingAddress: Address{Name: "Ada Lovelace", Line1: "12 St James's Square", City: "London", Postcode: "SW1Y 4JH", Country: "GB"}}, at)
 }

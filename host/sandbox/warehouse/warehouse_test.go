@@ -334,3 +334,22 @@ func TestControl_Switches(t *testing.T) {
 		t.Fatalf("stock after reset %d", q)
 	}
 }
+
+func TestRateLimit_WindowHeadersAnd429(t *testing.T) {
+	now := time.Date(2026, 2, 1, 10, 0, 15, 0, time.UTC)
+	s := New(Options{RateLimit: 2, Now: func() time.Time { return now }})
+	c := newClient(t, s)
+	code, h, _ := c.do("GET", "/api/orders", nil, nil)
+	if code != 200 || h.Get("X-RateLimit-Limit") != "2" || h.Get("X-RateLimit-Remaining") != "1" || h.Get("X-RateLimit-Reset") != "45" {
+		t.Fatalf("first: %d %v", code, h)
+	}
+	c.do("GET", "/api/orders", nil, nil)
+	code, h, body := c.do("GET", "/api/orders", nil, nil)
+	if code != 429 || h.Get("Retry-After") != "45" || h.Get("X-RateLimit-Remaining") != "0" || dig(body, "error", "code") != "rate_limited" {
+		t.Fatalf("over the limit: %d %v %v", code, h, body)
+	}
+	now = now.Add(45 * time.Second)
+	if code, _, _ := c.do("GET", "/api/orders", nil, nil); code != 200 {
+		t.Fatalf("next window: %d", code)
+	}
+}
