@@ -15,6 +15,14 @@
 // signed the way Shopify signs them: X-Shopify-Hmac-Sha256 is the base64
 // HMAC-SHA256 of the raw body under the app's client secret.
 //
+// Each delivery is made once, in the background; Wait blocks until every
+// one has been answered and Deliveries shows the answers. (Shopify retries
+// failed deliveries for hours; the simulator does not.)
+//
+// Kept small on purpose: list answers link to the next page only (no
+// rel="previous"), orders do not reserve or decrement stock, order totals
+// carry no tax or shipping, and only the topics above are delivered.
+//
 // Tests make it misbehave on demand (Fail: 429 with Retry-After, 401, 5xx,
 // malformed JSON) and return it to its seed with Reset. The seed is written in
 // Go and needs no files. The package owns no listener: callers mount Handler

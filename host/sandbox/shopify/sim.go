@@ -58,10 +58,12 @@ type Sim struct {
 
 	mu sync.Mutex
 	st *state
-
-	// deliveries tracks webhook deliveries in flight, so Wait can
-	// return once every one has been answered.
-	deliveries sync.WaitGroup
+	// inflight counts webhook deliveries queued but not yet answered;
+	// idle (on mu) is signalled when it drops to zero. A counter under
+	// mu rather than a WaitGroup, because deliveries start while Wait
+	// may be waiting.
+	inflight int
+	idle     *sync.Cond
 }
 
 // state is everything Reset returns to the seed.
@@ -108,6 +110,7 @@ func New(opts Options) *Sim {
 		opts.Now = time.Now
 	}
 	s := &Sim{opts: opts}
+	s.idle = sync.NewCond(&s.mu)
 	s.st = s.seed()
 	s.mux = s.routes()
 	return s
@@ -145,7 +148,13 @@ func (s *Sim) Fail(f Failure) {
 
 // Wait blocks until every webhook delivery started so far has been answered
 // (or has failed).
-func (s *Sim) Wait() { s.deliveries.Wait() }
+func (s *Sim) Wait() {
+	s.mu.Lock()
+	for s.inflight > 0 {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
+}
 
 // Handler serves the Admin REST API under /admin/api/<version>/.
 func (s *Sim) Handler() http.Handler { return s }

@@ -70,8 +70,8 @@ type delivery struct {
 	at                          time.Time
 }
 
-// queue prepares a delivery of v to every subscription to topic; the
-// caller holds s.mu and passes the result to send after releasing it.
+// queue prepares a delivery of v to every subscription to topic and counts
+// it in flight; the caller holds s.mu and must pass the result to send.
 func (s *Sim) queue(topic string, v any) []delivery {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -84,6 +84,7 @@ func (s *Sim) queue(topic string, v any) []delivery {
 			continue
 		}
 		n := s.newID()
+		s.inflight++
 		out = append(out, delivery{
 			topic: topic, address: h.Address, body: body, at: s.opts.Now(),
 			id:      fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", n>>16, n&0xffff, h.ID&0xfff, n&0xfff, h.ID),
@@ -93,16 +94,19 @@ func (s *Sim) queue(topic string, v any) []delivery {
 	return out
 }
 
-// send starts every delivery in ds; each records its answer when it comes.
-// Deliveries outlive the request that caused them, as Shopify's do.
+// send starts every delivery in ds (queue counted them in flight); each
+// records its answer when it comes. Deliveries outlive the request that
+// caused them, as Shopify's do.
 func (s *Sim) send(ctx context.Context, ds []delivery) {
 	for _, d := range ds {
-		s.deliveries.Add(1)
 		go func() {
-			defer s.deliveries.Done()
 			rec := s.post(context.WithoutCancel(ctx), d)
 			s.mu.Lock()
 			s.st.delivered = append(s.st.delivered, rec)
+			s.inflight--
+			if s.inflight == 0 {
+				s.idle.Broadcast()
+			}
 			s.mu.Unlock()
 		}()
 	}
