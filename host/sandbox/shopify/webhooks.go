@@ -16,8 +16,10 @@ import (
 	"time"
 )
 
-// Topics are the webhook topics the simulator delivers.
-var Topics = []string{"orders/create", "orders/updated", "orders/fulfilled", "inventory_levels/update"}
+// Topics returns the webhook topics the simulator delivers.
+func Topics() []string {
+	return []string{"orders/create", "orders/updated", "orders/fulfilled", "inventory_levels/update"}
+}
 
 // Delivery is one webhook POST the simulator made, and how it was answered.
 type Delivery struct {
@@ -174,7 +176,7 @@ func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
 		fieldError(w, http.StatusBadRequest, "webhook", "Required parameter missing or invalid")
 		return
 	}
-	if !slices.Contains(Topics, h.Topic) {
+	if !slices.Contains(Topics(), h.Topic) {
 		fieldError(w, http.StatusUnprocessableEntity, "topic", "Invalid topic specified: "+h.Topic)
 		return
 	}
