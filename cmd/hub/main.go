@@ -51,6 +51,7 @@ func commands() map[string]command {
 		"apply":       {"record the workspace as the applied state, after showing the plan", runApply},
 		"connect":     {"authorize an oauth2 connection of the running hub serve (browser login or device code)", runConnect},
 		"connections": {"list a running hub serve's connections, or test one's credentials", runConnections},
+		"sandbox":     {"serve simulators of the shop, cart, carrier and warehouse apps for trying workflows (sandbox reset restores them)", runSandbox},
 		"serve":       {"run the applied workflows: webhooks, polling, the queue and the admin API", runServe},
 		"status":      {"a running hub serve's connections, triggers and queue", runStatus},
 		"webhooks":    {"the webhook triggers' URLs and signing secrets", runWebhooks},
