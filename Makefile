@@ -16,7 +16,7 @@ BUF                 := $(CURDIR)/.tools/node_modules/.bin/buf
 
 export HUB_PLUGIN_DIR := $(PLUGIN_DIR)
 
-.PHONY: all build hub connectors test run lint fmt fuzz proto proto-check bench clean
+.PHONY: all build hub connectors test run run-hello lint fmt fuzz proto proto-check bench clean
 
 all: build
 
@@ -37,11 +37,37 @@ connectors: hub
 test:
 	$(GO) test -count=1 ./...
 
-## run: build, show the installed connectors, call the example connector, then lock, validate, apply and plan
+## run: build, start hub sandbox (the shop, carrier and warehouse simulators) on $(SANDBOX_ADDR) in the background,
+## store its seeded test credentials as secrets, init, validate and apply examples/commerce against it, and serve the
+## five commerce workflows in the foreground; Ctrl-C stops hub serve, then the sandbox. README.md walks through it.
+## Each run starts from a clean slate, as the sandbox does: the example's data directory (its runs, poll cursors and
+## secrets) is removed first, since cursors kept from a previous sandbox would skip the new one's feeds.
+## (init -upgrade: the connectors were just rebuilt from source, so their checksums may have moved)
+SANDBOX_ADDR ?= 127.0.0.1:8481
+COMMERCE     := examples/commerce
+run: build
+	@set -e; \
+	info=$(CURDIR)/.hub/sandbox.json; mkdir -p $(CURDIR)/.hub; rm -f $$info; rm -rf $(COMMERCE)/.hub/data; \
+	$(HUB) sandbox -addr $(SANDBOX_ADDR) -json > $$info & sb=$$!; \
+	trap 'set +e; kill $$sb 2>/dev/null; wait $$sb 2>/dev/null; echo "hub sandbox stopped"' EXIT; trap 'exit 0' INT TERM; \
+	for i in $$(seq 50); do grep -q '^]' $$info 2>/dev/null && break; kill -0 $$sb 2>/dev/null || break; sleep 0.1; done; \
+	kill -0 $$sb 2>/dev/null || { echo "hub sandbox did not start on $(SANDBOX_ADDR) (in use? try make run SANDBOX_ADDR=127.0.0.1:PORT)"; exit 1; }; \
+	cred() { sed -n 's/.*"'"$$1"'": "\([^"]*\)".*/\1/p' $$info | head -n 1; }; \
+	echo "hub sandbox: simulators on http://$(SANDBOX_ADDR) (pid $$sb; hub sandbox reset -addr $(SANDBOX_ADDR) restores the seed)"; \
+	cred access_token  | $(HUB) secrets set shopify_token -dir $(COMMERCE); \
+	cred client_secret | $(HUB) secrets set shopify_client_secret -dir $(COMMERCE); \
+	cred token         | $(HUB) secrets set warehouse_token -dir $(COMMERCE); \
+	cred password      | $(HUB) secrets set shiprocket_password -dir $(COMMERCE); \
+	$(HUB) init -upgrade -dir $(COMMERCE); \
+	$(HUB) validate -dir $(COMMERCE) -env sandbox -var sandbox_url=http://$(SANDBOX_ADDR); \
+	$(HUB) apply -dir $(COMMERCE) -env sandbox -var sandbox_url=http://$(SANDBOX_ADDR) -auto-approve > /dev/null; \
+	echo "applied $(COMMERCE) (env sandbox); serving it. In another terminal: bin/hub runs list -dir $(COMMERCE) (README.md: place an order)"; \
+	$(HUB) serve -dir $(COMMERCE)
+
+## run-hello: build, show the installed connectors, call the example connector, then lock, validate, apply and plan
 ## the examples/hello workspace and serve it in the foreground (Ctrl-C stops it gracefully). Watch it from a
 ## second terminal: bin/hub status -dir examples/hello, bin/hub runs list -dir examples/hello, bin/hub logs -f -dir examples/hello
-## (init -upgrade: the connectors were just rebuilt from source, so their checksums may have moved)
-run: build
+run-hello: build
 	$(HUB) version
 	$(HUB) connectors list
 	$(HUB) connectors schema example
