@@ -449,3 +449,27 @@ func TestCommerce_FiveWorkflowsAgainstTheSandbox(t *testing.T) {
 		t.Errorf("the shop order lost its Ready to ship tag: %q", shopTags())
 	}
 }
+
+// hub sandbox reset returns every simulator to its seeded state: an
+// order placed in the shop and a stock change in the warehouse are gone.
+func TestSandbox_ResetRestoresTheSeed(t *testing.T) {
+	sb := startSandbox(t)
+	seeded := len(sb.shop().Orders)
+	sb.call("POST", sb.apps["shopify"].Control+"/orders", map[string]any{
+		"email": "a@example.com", "first_name": "Ada", "last_name": "Lovelace",
+		"line_items": []map[string]any{{"sku": "IPOD2008GREEN", "quantity": 1}},
+	}, nil, http.StatusCreated, nil)
+	if got := len(sb.shop().Orders); got != seeded+1 {
+		t.Fatalf("%d orders after placing one, want %d", got, seeded+1)
+	}
+	r := mustHub(t, t.TempDir(), "sandbox", "reset", "-addr", strings.TrimPrefix(sb.base(), "http://"))
+	if !strings.Contains(r.stdout, "Sandbox reset") {
+		t.Fatalf("reset: %s", r.stdout)
+	}
+	if got := len(sb.shop().Orders); got != seeded {
+		t.Fatalf("%d orders after reset, want the %d seeded", got, seeded)
+	}
+	if bad := hub(t, t.TempDir(), "sandbox", "reset", "-addr", "127.0.0.1:1"); bad.code != 1 || !strings.Contains(bad.stderr, "no hub sandbox") {
+		t.Fatalf("reset with no sandbox: exit %d: %s", bad.code, bad.stderr)
+	}
+}
