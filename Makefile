@@ -94,7 +94,7 @@ fmt:
 ## fuzz: run each fuzz target of the parsers that take outside input for FUZZTIME
 FUZZTIME ?= 30s
 FUZZ_TARGETS := sdk:FuzzParseRetryAfter sdk:FuzzPickDigest sdk:FuzzErrorMessage sdk/schema:FuzzPrepare \
-                host/config:FuzzLoadAndValidate host/lockfile:FuzzLoad host/engine:FuzzDecodeJSON
+                host/config:FuzzLoadAndValidate host/lockfile:FuzzLoad host/engine:FuzzDecodeJSON plugins/http:FuzzParsePath
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
