@@ -138,7 +138,12 @@ func runServe(e *env, args []string) error {
 	}
 	base = strings.TrimSuffix(base, "/")
 	eng.SetBaseURL(base)
-	om, err := oauth.New(oauth.Options{Store: deploy.TokenVault{Store: vault}, BaseURL: base, Logger: log.Named("oauth")})
+	// Token requests carry client secrets and refresh tokens: bounded in
+	// time, and never resent to wherever a redirect points.
+	tokenClient := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	om, err := oauth.New(oauth.Options{Store: deploy.TokenVault{Store: vault}, BaseURL: base, Logger: log.Named("oauth"), HTTPClient: tokenClient})
 	if err != nil {
 		closeAll()
 		return err

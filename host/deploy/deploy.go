@@ -170,7 +170,9 @@ func (d *Deployer) Apply(ctx context.Context, tenant string, req server.ApplyReq
 	if err != nil {
 		return nil, fmt.Errorf("apply: %v: %w", err, server.ErrInvalid)
 	}
-	if err := d.registerOAuth(ctx, rt); err != nil {
+	// Checked now, registered only once the new state is stored, so a
+	// failed apply leaves the OAuth clients as they were.
+	if err := d.checkOAuth(ctx, rt); err != nil {
 		return nil, err
 	}
 	err = d.opts.Store.Update(func(tx *store.Tx) error {
@@ -181,6 +183,9 @@ func (d *Deployer) Apply(ctx context.Context, tenant string, req server.ApplyReq
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store the applied state: %w", err)
+	}
+	if err := d.registerOAuth(ctx, rt); err != nil {
+		return nil, err
 	}
 	if err := d.opts.Engine.Apply(rt); err != nil {
 		return nil, err

@@ -109,12 +109,36 @@ func classify(connection string, err error) error {
 // provider: endpoints from the connector's schema unless the auth block
 // overrides them.
 func (d *Deployer) registerOAuth(ctx context.Context, rt *engine.Runtime) error {
+	clients, err := d.oauthClients(ctx, rt)
+	if err != nil || d.opts.OAuth == nil {
+		return err
+	}
+	if err := d.opts.OAuth.Register(clients); err != nil {
+		return fmt.Errorf("oauth2 connections: %v: %w", err, server.ErrInvalid)
+	}
+	return nil
+}
+
+// checkOAuth validates rt's oauth2 connections without registering them.
+func (d *Deployer) checkOAuth(ctx context.Context, rt *engine.Runtime) error {
+	clients, err := d.oauthClients(ctx, rt)
+	if err != nil || d.opts.OAuth == nil {
+		return err
+	}
+	if err := d.opts.OAuth.Check(clients); err != nil {
+		return fmt.Errorf("oauth2 connections: %v: %w", err, server.ErrInvalid)
+	}
+	return nil
+}
+
+// oauthClients builds the OAuth clients of rt's oauth2 connections.
+func (d *Deployer) oauthClients(ctx context.Context, rt *engine.Runtime) ([]oauth.Client, error) {
 	if d.opts.OAuth == nil {
-		return nil
+		return nil, nil
 	}
 	conns, err := rt.OAuthConnections()
 	if err != nil {
-		return fmt.Errorf("%v: %w", err, server.ErrInvalid)
+		return nil, fmt.Errorf("%v: %w", err, server.ErrInvalid)
 	}
 	var clients []oauth.Client
 	for _, oc := range conns {
@@ -123,7 +147,7 @@ func (d *Deployer) registerOAuth(ctx context.Context, rt *engine.Runtime) error 
 		sc, err := d.opts.Connector(oc.Connector).Schema(cctx)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("connection %s: connector schema: %w", oc.Name, err)
+			return nil, fmt.Errorf("connection %s: connector schema: %w", oc.Name, err)
 		}
 		for _, a := range sc.Auth {
 			if a.Type == schema.AuthOAuth2 && a.OAuth2 != nil {
@@ -148,10 +172,7 @@ func (d *Deployer) registerOAuth(ctx context.Context, rt *engine.Runtime) error 
 		}
 		clients = append(clients, c)
 	}
-	if err := d.opts.OAuth.Register(clients); err != nil {
-		return fmt.Errorf("oauth2 connections: %v: %w", err, server.ErrInvalid)
-	}
-	return nil
+	return clients, nil
 }
 
 func defaultGrant(grants []string) string {

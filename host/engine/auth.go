@@ -67,6 +67,20 @@ func (e *Engine) connFor(ctx context.Context, rt *Runtime, c *connRT, handle wir
 	return conn, nil
 }
 
+// cachedConn is the connection with the credentials already obtained,
+// never logging in or fetching a token: for routes anyone can call
+// (webhook deliveries), which must not make hub log in at a third party.
+func (e *Engine) cachedConn(c *connRT) wire.Connection {
+	conn := c.wire
+	e.authMu.Lock()
+	st, ok := e.auth[c.name]
+	e.authMu.Unlock()
+	if ok {
+		conn.Auth = st.auth
+	}
+	return conn
+}
+
 // loginLock returns the mutex that serializes connection name's logins.
 func (e *Engine) loginLock(name string) *sync.Mutex {
 	e.authMu.Lock()
@@ -163,7 +177,9 @@ func (e *Engine) refreshForPoll(ctx context.Context, t poller.Trigger) (wire.Con
 		return t.Conn, fmt.Errorf("workflow %s is not applied", t.Workflow)
 	}
 	c := rt.conns[f.conn]
-	if err := e.refreshAuth(ctx, rt, c, t.Connector); err != nil {
+	// The poll was refused with the credentials it carried: refresh
+	// those, once for all the pollers and workers that met them.
+	if err := e.refreshAfterExpiry(ctx, rt, c, t.Connector, t.Conn.Auth); err != nil {
 		return t.Conn, err
 	}
 	return e.connFor(ctx, rt, c, t.Connector)

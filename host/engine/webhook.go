@@ -66,13 +66,10 @@ func (e *Engine) Webhook(ctx context.Context, req server.WebhookRequest) (*serve
 	c := rt.conns[f.conn]
 	handle := e.opts.Connector(c.inst)
 	sub := e.subscription(req.Workflow)
-	conn, err := e.connFor(ctx, rt, c, handle)
-	if err != nil {
-		// Verifying a delivery needs the signing secret, not a login or
-		// token: take the delivery with the credentials as configured.
-		e.log.Debug("webhook: connection credentials unavailable; verifying without them", "workflow", req.Workflow, "error", err)
-		conn = c.wire
-	}
+	// Verifying a delivery needs the signing secret, not a login or a
+	// token: anyone can post here, so this route never logs in or
+	// refreshes at the third party; it passes what is already held.
+	conn := e.cachedConn(c)
 	wr := wire.WebhookRequest{Trigger: f.trigger, Conn: conn, Config: f.config,
 		HTTP: wire.HTTPRequest{Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body, RemoteAddr: req.RemoteAddr}}
 	if sub != nil {
@@ -90,13 +87,16 @@ func (e *Engine) Webhook(ctx context.Context, req server.WebhookRequest) (*serve
 		if res.Response != nil {
 			return toServerResponse(res.Response), err
 		}
-		status := http.StatusBadRequest
+		status, msg := http.StatusBadRequest, "the delivery was refused"
 		switch fault.KindOf(err) {
 		case fault.Retryable, fault.RateLimited, fault.AuthExpired:
-			status = http.StatusServiceUnavailable
+			status, msg = http.StatusServiceUnavailable, "the delivery could not be taken now; send it again"
 		}
+		// The sender is anonymous: the connector's reason goes to the
+		// host log only.
+		e.log.Info("webhook delivery refused", "workflow", req.Workflow, "kind", fault.KindOf(err).String(), "error", err)
 		return &server.WebhookResponse{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: errorBody(err.Error())}, err
+			Body: errorBody(msg)}, err
 	}
 	for _, ev := range res.Events {
 		if !json.Valid(ev.Payload) {

@@ -13,6 +13,9 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// refreshTimeout bounds one token request, however long the caller waits.
+const refreshTimeout = 30 * time.Second
+
 // DefaultRefreshSkew is how long before expiry Token refreshes a token when
 // Options.RefreshSkew is zero.
 const DefaultRefreshSkew = time.Minute
@@ -131,6 +134,21 @@ func sleep(ctx context.Context, d time.Duration) error {
 // needed, last refresh) survives; logins in progress for a connection that
 // is removed fail.
 func (m *Manager) Register(clients []Client) error {
+	next, err := m.check(clients)
+	if err != nil {
+		return err
+	}
+	return m.install(next)
+}
+
+// Check validates clients as Register would, changing nothing: a caller
+// that must commit other state first checks, commits, then registers.
+func (m *Manager) Check(clients []Client) error {
+	_, err := m.check(clients)
+	return err
+}
+
+func (m *Manager) check(clients []Client) (map[string]*registered, error) {
 	next := make(map[string]*registered, len(clients))
 	var errs []error
 	for _, c := range clients {
@@ -146,9 +164,12 @@ func (m *Manager) Register(clients []Client) error {
 		next[c.Name] = &registered{client: c, redirect: redirect}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return nil, err
 	}
+	return next, nil
+}
 
+func (m *Manager) install(next map[string]*registered) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.clients = next
@@ -303,6 +324,12 @@ func (m *Manager) renew(ctx context.Context, rc *registered, cn *conn, old *oaut
 		return nil, &ReauthRequired{Connection: name, Reason: reason}
 	}
 
+	// The exchange runs to its end even if the caller stops waiting: a
+	// provider that rotates the refresh token invalidates the old one
+	// when it answers, so an answer dropped half way would lose the
+	// connection's grant (RFC 9700 §4.14). It is bounded on its own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, m.http)
 	var (
 		t   *oauth2.Token
