@@ -1,0 +1,874 @@
+package streamer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/store"
+	"github.com/hubhq/hub/sdk/fault"
+	"github.com/hubhq/hub/sdk/wire"
+)
+
+// KindPosition is the store kind of a stream trigger's resume position;
+// the id is the workflow's name.
+const KindPosition = "position"
+
+// Defaults of Trigger and Options.
+const (
+	DefaultHeartbeat  = 60 * time.Second
+	DefaultMinBackoff = time.Second
+	DefaultMaxBackoff = time.Minute
+	DefaultJitter     = 0.2
+)
+
+// BackpressureCheck is how often a sink blocked by Options.Backpressure
+// asks again whether it may go on.
+const BackpressureCheck = 100 * time.Millisecond
+
+var (
+	// ErrClosed is returned by Set after Close.
+	ErrClosed = errors.New("streamer: closed")
+	// ErrHeartbeat is the cause of a disconnect because the stream sent
+	// neither a batch nor a keepalive within the trigger's Heartbeat.
+	ErrHeartbeat = errors.New("stream went silent")
+	// ErrGap is the cause of a Result reporting a gap that was not
+	// reconciled: events between the expired position and the new one
+	// were not received.
+	ErrGap = errors.New("stream gap not reconciled")
+)
+
+// errSessionOver is returned to a connector that calls the sink after its
+// OpenStream call returned.
+var errSessionOver = errors.New("stream sink called after the stream ended")
+
+// Trigger is one stream trigger: the trigger of one workflow.
+type Trigger struct {
+	// Tenant owns the workflow: non-empty, without "/".
+	Tenant string
+	// Workflow names the workflow: non-empty, without "/". With Tenant it
+	// identifies the trigger and names its position.
+	Workflow string
+	// Name is the connector's trigger name (StreamRequest.Trigger);
+	// events are stored under the ingest trigger EventTrigger(),
+	// "<Workflow>/<Name>".
+	Name string
+	// Conn is the connection the stream opens with.
+	Conn wire.Connection
+	// Config is the trigger's configuration, a JSON object.
+	Config json.RawMessage
+	// Connector is the dispensed connector. Set compares it with ==, so
+	// it should be a comparable handle (a pointer) that changes when the
+	// plugin is replaced.
+	Connector wire.Connector
+	// Heartbeat is how long the stream may send neither a batch nor a
+	// keepalive before it is considered dead: it is cancelled and opened
+	// again. Zero means DefaultHeartbeat; it must not be negative.
+	Heartbeat time.Duration
+	// Reconcile, when set, is called once each time the connector reports
+	// cursor_expired, with the last stored position, to run the declared
+	// poll trigger from that point. It must store what it finds under
+	// EventTrigger() with the events' own ids, so the ingester's dedup
+	// drops what the stream delivers again. Nil means the gap is reported
+	// (Result.Err wraps ErrGap), never silently skipped. A change of
+	// Reconcile alone does not restart the stream.
+	Reconcile func(ctx context.Context, from []byte) error
+}
+
+// EventTrigger is the ingest trigger name t's events are stored under.
+func (t Trigger) EventTrigger() string { return t.Workflow + "/" + t.Name }
+
+// key identifies a trigger among the running ones.
+type key struct{ tenant, workflow string }
+
+func (t Trigger) key() key { return key{t.Tenant, t.Workflow} }
+
+func (t Trigger) heartbeat() time.Duration {
+	if t.Heartbeat == 0 {
+		return DefaultHeartbeat
+	}
+	return t.Heartbeat
+}
+
+func (t Trigger) validate() error {
+	for _, f := range []struct{ what, v string }{{"tenant", t.Tenant}, {"workflow", t.Workflow}, {"trigger name", t.Name}} {
+		if f.v == "" || strings.Contains(f.v, "/") {
+			return fmt.Errorf("stream trigger %s/%s: invalid %s %q: want a non-empty name without \"/\"", t.Tenant, t.Workflow, f.what, f.v)
+		}
+	}
+	if t.Heartbeat < 0 {
+		return fmt.Errorf("stream trigger %s/%s: heartbeat %s is negative", t.Tenant, t.Workflow, t.Heartbeat)
+	}
+	if t.Connector == nil {
+		return fmt.Errorf("stream trigger %s/%s: no connector", t.Tenant, t.Workflow)
+	}
+	return nil
+}
+
+// same reports whether a running trigger defined as a can go on as b
+// without a restart. Reconcile is not compared: it is swapped in place.
+func same(a, b Trigger) bool {
+	return a.Tenant == b.Tenant && a.Workflow == b.Workflow && a.Name == b.Name &&
+		a.heartbeat() == b.heartbeat() && bytes.Equal(a.Config, b.Config) &&
+		reflect.DeepEqual(a.Conn, b.Conn) && sameConnector(a.Connector, b.Connector)
+}
+
+// sameConnector compares two connector handles without panicking on a
+// dynamic type that is not comparable (such a handle always counts as
+// changed).
+func sameConnector(a, b wire.Connector) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	if ta != tb {
+		return false
+	}
+	if ta == nil {
+		return true
+	}
+	return ta.Comparable() && a == b
+}
+
+// Options configures a Streamer. Store and Ingest are required; zero
+// fields take their defaults.
+type Options struct {
+	// Store is read for each trigger's position when it starts.
+	Store *store.Store
+	// Ingest stores events together with their position.
+	Ingest *ingest.Ingester
+	// Logger receives what the streamer does and every failure; nil
+	// discards it.
+	Logger hclog.Logger
+	// Backpressure, when set, reports whether the event queue is deep.
+	// While it returns true a sink holding a batch does not store it and
+	// does not return, checking again every BackpressureCheck, so the
+	// connector (through gRPC flow control) and the third party slow
+	// down instead of hub's memory growing.
+	Backpressure func() bool
+	// Health, when set, is called when a stream connects, after every
+	// stored batch and when a stream ends. It runs on the stream's
+	// goroutine, so it must not block.
+	Health func(Result)
+	// Refresh, when set, is called once when a stream ends with
+	// auth_expired; it returns fresh credentials for t, and the stream
+	// is opened again with them at once. The streamer keeps using the
+	// returned connection until the trigger is restarted.
+	Refresh func(ctx context.Context, t Trigger) (wire.Connection, error)
+	// Now returns the current time (default time.Now): Result times and
+	// the events' ReceivedAt.
+	Now func() time.Time
+	// After waits (default time.After): the backoff before reconnecting
+	// and the backpressure checks. Tests pass a fake clock. The
+	// heartbeat runs on real timers.
+	After func(d time.Duration) <-chan time.Time
+	// Rand returns a number in [0, 1) for the jitter (default
+	// math/rand/v2's Float64).
+	Rand func() float64
+	// Jitter spreads every backoff by ± this fraction (default
+	// DefaultJitter, 20%), so streams that broke together do not
+	// reconnect together; a negative Jitter disables it.
+	Jitter float64
+	// MinBackoff is the first wait before reconnecting (default
+	// DefaultMinBackoff); it doubles with each stream in a row that
+	// ended without storing a batch, up to MaxBackoff (default
+	// DefaultMaxBackoff).
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+}
+
+// Result is what one stream is doing, reported to Options.Health.
+type Result struct {
+	Tenant, Workflow string
+	// At is when this was reported.
+	At time.Time
+	// Connected says whether the stream is open and has sent something
+	// (a batch or a keepalive); Since is when Connected last changed (or
+	// when the trigger started, before its first connection).
+	Connected bool
+	Since     time.Time
+	// LastEventAt is when this trigger last stored a new event; zero if
+	// it has not since it started.
+	LastEventAt time.Time
+	// Lag is At minus the newest OccurredAt of the stored batch's events:
+	// how far behind the third party the stream is. Zero when unknown.
+	Lag time.Duration
+	// Events is the number of events this report stored, Duplicates the
+	// number the ingester had already stored, Skipped the number the
+	// connector sent without an id (logged, never stored).
+	Events, Duplicates, Skipped int
+	// Reconnects is how many times the stream was opened again since the
+	// trigger started.
+	Reconnects int
+	// Gap reports that the connector could no longer resume from GapFrom
+	// (cursor_expired) and the stream went on from the nil position.
+	// Reconciled says Trigger.Reconcile ran from GapFrom and succeeded;
+	// otherwise Err wraps ErrGap.
+	Gap        bool
+	GapFrom    []byte
+	Reconciled bool
+	// Err is why the stream ended, nil when it is delivering or ended
+	// cleanly (or a gap was reconciled).
+	Err error
+	// ErrKind is how Err was treated; meaningful only when Err is not
+	// nil, or when Gap is set (CursorExpired). A failure to store a
+	// batch and a heartbeat timeout are Retryable.
+	ErrKind fault.Kind
+}
+
+// Streamer runs the stream triggers of one host. It is safe for
+// concurrent use.
+type Streamer struct {
+	opts Options
+	log  hclog.Logger
+
+	// ctx is cancelled by Close: it ends streams, waits and the store
+	// calls in flight.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	runners map[key]*runner // guarded by mu: the running triggers
+	// last is the newest runner of each trigger that has not returned,
+	// running or stopping; a new runner waits for it. Guarded by mu.
+	last   map[key]*runner
+	closed bool // guarded by mu
+}
+
+// New returns a Streamer running no triggers; Set starts them. It panics
+// when Options.Store or Options.Ingest is nil, a wiring mistake.
+func New(opts Options) *Streamer {
+	if opts.Store == nil || opts.Ingest == nil {
+		panic("streamer.New: Options.Store and Options.Ingest are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.Jitter == 0 {
+		opts.Jitter = DefaultJitter
+	}
+	if opts.Jitter < 0 {
+		opts.Jitter = 0
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = DefaultMinBackoff
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = opts.MinBackoff
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Streamer{
+		opts:    opts,
+		log:     opts.Logger,
+		ctx:     ctx,
+		cancel:  cancel,
+		runners: make(map[key]*runner),
+		last:    make(map[key]*runner),
+	}
+}
+
+// Set makes triggers the running set. A trigger not running yet starts
+// and opens its stream at once; a running one that is no longer listed is
+// stopped: its stream is cancelled, while a batch being stored is stored
+// whole first. One whose definition changed (name, connection, config,
+// heartbeat or connector) restarts, the new goroutine starting once the
+// old one has returned, so a position never has two writers. A changed
+// Reconcile alone is taken over without a restart. Set does not wait for
+// any of it.
+//
+// An invalid trigger (see Trigger) or a second one with the same tenant
+// and workflow is left out, and Set returns an error naming each; the
+// others are still applied. After Close, Set returns ErrClosed.
+func (s *Streamer) Set(triggers []Trigger) error {
+	var errs []error
+	want := make(map[key]Trigger, len(triggers))
+	for _, t := range triggers {
+		if err := t.validate(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, dup := want[t.key()]; dup {
+			errs = append(errs, fmt.Errorf("stream trigger %s/%s: listed twice, the first is kept", t.Tenant, t.Workflow))
+			continue
+		}
+		want[t.key()] = t
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	for k, r := range s.runners {
+		if t, ok := want[k]; ok && same(r.spec, t) {
+			r.reconcile.Store(&t.Reconcile)
+			delete(want, k) // running as it should
+			continue
+		}
+		r.cancel()
+		delete(s.runners, k)
+	}
+	for _, t := range want {
+		s.start(t)
+	}
+	return errors.Join(errs...)
+}
+
+// start runs t. Its goroutine first waits until the previous one of the
+// same trigger, if any, has returned, so one position never has two
+// writers. s.mu is held.
+func (s *Streamer) start(t Trigger) {
+	t.Config = bytes.Clone(t.Config)
+	ctx, cancel := context.WithCancel(s.ctx)
+	r := &runner{
+		s:      s,
+		spec:   t,
+		conn:   t.Conn,
+		log:    s.log.With("tenant", t.Tenant, "workflow", t.Workflow, "trigger", t.Name),
+		ctx:    ctx,
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	r.reconcile.Store(&t.Reconcile)
+	if prev, ok := s.last[t.key()]; ok {
+		r.prev = prev.done
+	}
+	s.runners[t.key()] = r
+	s.last[t.key()] = r
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.forget(r)
+		defer close(r.done)
+		defer cancel()
+		r.run()
+	}()
+}
+
+// forget drops r from s.last once it has returned, unless a newer runner
+// of its trigger took its place.
+func (s *Streamer) forget(r *runner) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last[r.spec.key()] == r {
+		delete(s.last, r.spec.key())
+	}
+}
+
+// Close stops every trigger and waits until their goroutines have
+// returned. Unlike Set it also cancels a batch being stored, which is safe
+// because a batch's events and position are stored together or not at
+// all, so the batch arrives again after a restart. Close does not close
+// the ingester or the store; close them after it.
+func (s *Streamer) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		for k, r := range s.runners {
+			r.cancel()
+			delete(s.runners, k)
+		}
+		s.cancel()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// runner is the goroutine of one trigger.
+type runner struct {
+	s    *Streamer
+	spec Trigger // as given to Set, to compare with the next Set
+	log  hclog.Logger
+
+	// reconcile is the trigger's current Reconcile; Set swaps it.
+	reconcile atomic.Pointer[func(ctx context.Context, from []byte) error]
+
+	prev <-chan struct{} // done of the runner this one replaces, or nil
+	// ctx is cancelled when the runner is stopped (Set) or the streamer
+	// closed; it ends the stream, waits, Refresh and Reconcile.
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run has returned
+
+	// Owned by the goroutine, and by the sink while a stream is open
+	// (the session hands them over under the sink's lock).
+	conn        wire.Connection // spec.Conn, or what Refresh returned
+	position    []byte          // the stored position; nil for none
+	failures    int             // streams in a row that stored nothing, for the backoff
+	opened      int             // streams opened since the trigger started
+	connected   bool
+	since       time.Time
+	lastEventAt time.Time
+}
+
+func (r *runner) stopped() bool { return r.ctx.Err() != nil }
+
+// outcome is how one stream ended.
+type outcome struct {
+	err       error
+	delivered bool // at least one batch was stored
+}
+
+func (r *runner) run() {
+	if r.prev != nil {
+		select {
+		case <-r.prev:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+	r.since = r.s.opts.Now()
+	pos, ok := r.loadPosition()
+	if !ok {
+		return
+	}
+	r.position = pos
+	r.log.Debug("stream trigger started", "heartbeat", r.spec.heartbeat(), "position", string(pos))
+	defer r.log.Debug("stream trigger stopped")
+
+	refreshed := false // the stream about to open uses credentials Refresh just returned
+	for !r.stopped() {
+		afterRefresh := refreshed
+		refreshed = false
+		out := r.stream()
+		if r.stopped() {
+			return // Set or Close: whatever the stream stored is whole
+		}
+		res := r.disconnected(out.err)
+		if out.delivered {
+			r.failures = 0
+		}
+
+		switch kind := res.ErrKind; {
+		case out.err == nil:
+			r.log.Info("stream ended, reconnecting")
+		case kind == fault.CursorExpired && r.position != nil:
+			r.gap(&res)
+			r.report(res)
+			continue // at once, from the nil position
+		case kind == fault.CursorExpired:
+			res.Err = fmt.Errorf("the connector reports even the nil stream position expired: %w", out.err)
+			res.ErrKind = fault.Permanent
+		case kind == fault.AuthExpired && r.s.opts.Refresh != nil && !afterRefresh:
+			conn, err := r.refresh()
+			if r.stopped() {
+				return
+			}
+			if err == nil {
+				r.conn = conn
+				refreshed = true
+				r.log.Info("credentials refreshed after auth_expired, reconnecting")
+				r.report(res)
+				continue // at once, with the new credentials
+			}
+			res.Err = fmt.Errorf("%w; refreshing the credentials failed: %w", out.err, err)
+		}
+
+		r.failures++
+		d := r.backoff()
+		if res.Err != nil && res.ErrKind == fault.RateLimited {
+			d = max(d, fault.As(res.Err).RetryAfter)
+		}
+		switch {
+		case res.Err == nil:
+		case res.ErrKind == fault.Permanent || res.ErrKind == fault.InvalidInput:
+			r.log.Error("stream failed, reconnecting after a backoff", "kind", res.ErrKind, "wait", d, "failures", r.failures, "error", res.Err)
+		default:
+			r.log.Warn("stream failed, reconnecting", "kind", res.ErrKind, "wait", d, "failures", r.failures, "error", res.Err)
+		}
+		r.report(res)
+		if !r.sleep(d) {
+			return
+		}
+	}
+}
+
+// disconnected records that the stream ended with err and returns the
+// report of it.
+func (r *runner) disconnected(err error) Result {
+	if r.connected {
+		r.connected, r.since = false, r.s.opts.Now()
+	}
+	res := r.result()
+	if err != nil {
+		res.Err, res.ErrKind = err, kindOf(err)
+	}
+	return res
+}
+
+// gap handles a position the third party can no longer resume from: the
+// declared poll trigger reconciles from it, or the gap is reported as an
+// error; either way the stream goes on from the nil position. The stored
+// position is left as it is until the next batch replaces it, so a
+// restart before then reconciles again (dedup keeps that harmless).
+func (r *runner) gap(res *Result) {
+	from := r.position
+	res.Gap, res.GapFrom = true, bytes.Clone(from)
+	cause := res.Err
+	if rec := *r.reconcile.Load(); rec == nil {
+		res.Err = fmt.Errorf("%w: position %q expired at the third party and the trigger declares no reconcile trigger, events after it were skipped: %w", ErrGap, from, cause)
+		r.log.Error("stream position expired, events after it are lost: no reconcile trigger", "position", string(from), "error", cause)
+	} else if err := rec(r.ctx, bytes.Clone(from)); err != nil {
+		res.Err = fmt.Errorf("%w: position %q expired at the third party and reconciling from it failed: %w (cursor: %w)", ErrGap, from, err, cause)
+		r.log.Error("stream position expired and reconciling failed, events after it may be lost", "position", string(from), "error", err)
+	} else {
+		res.Err, res.Reconciled = nil, true
+		r.log.Warn("stream position expired, reconciled through the poll trigger", "position", string(from), "error", cause)
+	}
+	res.ErrKind = fault.CursorExpired
+	r.position = nil
+}
+
+// loadPosition reads the stored position, retrying with backoff while the
+// store fails: streaming from nil instead would skip or replay history.
+// It returns false when the runner is stopped first.
+func (r *runner) loadPosition() ([]byte, bool) {
+	for !r.stopped() {
+		v, ok, err := r.s.opts.Store.Get(r.spec.Tenant, KindPosition, r.spec.Workflow)
+		if err == nil {
+			r.failures = 0
+			if !ok || len(v) == 0 {
+				return nil, true
+			}
+			return v, true
+		}
+		r.failures++
+		d := r.backoff()
+		r.log.Error("cannot read the stream position, retrying", "wait", d, "error", err)
+		if !r.sleep(d) {
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// stream opens the stream once and returns how it ended. The connector
+// calls the sink, which stores each batch; no lock of the streamer is held
+// across the call.
+func (r *runner) stream() outcome {
+	if r.opened > 0 {
+		r.log.Debug("reopening the stream", "position", string(r.position))
+	}
+	r.opened++
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	defer cancel(nil)
+	hb := r.spec.heartbeat()
+	silent := &fault.Error{Kind: fault.Retryable, Message: fmt.Sprintf("no batch and no keepalive within the heartbeat, %s", hb), Cause: ErrHeartbeat}
+	sk := &sink{r: r, ctx: ctx, watch: &watchdog{d: hb, expire: func() { cancel(silent) }}}
+	sk.watch.resume()
+
+	err := r.spec.Connector.OpenStream(ctx, wire.StreamRequest{
+		Trigger:  r.spec.Name,
+		Conn:     r.conn,
+		Config:   r.spec.Config,
+		Position: r.position,
+	}, sk)
+
+	delivered, sinkErr := sk.finish()
+	switch {
+	case errors.Is(context.Cause(ctx), ErrHeartbeat):
+		err = silent
+	case sinkErr != nil:
+		err = sinkErr // the sink's own failure is why the stream stopped
+	}
+	return outcome{err: err, delivered: delivered}
+}
+
+// refresh asks Options.Refresh for fresh credentials.
+func (r *runner) refresh() (wire.Connection, error) {
+	t := r.spec
+	t.Conn = r.conn
+	return r.s.opts.Refresh(r.ctx, t)
+}
+
+// result is a Result with the runner's current state.
+func (r *runner) result() Result {
+	reconnects := max(r.opened-1, 0)
+	return Result{
+		Tenant:      r.spec.Tenant,
+		Workflow:    r.spec.Workflow,
+		At:          r.s.opts.Now(),
+		Connected:   r.connected,
+		Since:       r.since,
+		LastEventAt: r.lastEventAt,
+		Reconnects:  reconnects,
+	}
+}
+
+func (r *runner) report(res Result) {
+	if h := r.s.opts.Health; h != nil {
+		h(res)
+	}
+}
+
+// backoff is the wait after r.failures streams in a row that stored
+// nothing: MinBackoff, doubling up to MaxBackoff, jittered.
+func (r *runner) backoff() time.Duration {
+	lo, hi := r.s.opts.MinBackoff, r.s.opts.MaxBackoff
+	d := lo
+	for i := 1; i < r.failures && d < hi; i++ {
+		d *= 2
+	}
+	return r.jitter(min(d, hi))
+}
+
+// jitter spreads d by ± Options.Jitter.
+func (r *runner) jitter(d time.Duration) time.Duration {
+	j := r.s.opts.Jitter
+	if j == 0 {
+		return d
+	}
+	return time.Duration(float64(d) * (1 + j*(2*r.s.opts.Rand()-1)))
+}
+
+// sleep waits d and reports whether the runner should go on.
+func (r *runner) sleep(d time.Duration) bool {
+	select {
+	case <-r.s.opts.After(d):
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
+}
+
+// kindOf is fault.KindOf, except that an unclassified context error (the
+// stream was cut without the connector saying why) is retryable, as the
+// gRPC client classifies its own.
+func kindOf(err error) fault.Kind {
+	var fe *fault.Error
+	if !errors.As(err, &fe) && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		return fault.Retryable
+	}
+	return fault.KindOf(err)
+}
+
+// sink receives one open stream's batches and keepalives. The connector
+// calls it sequentially; its lock also orders those calls before finish,
+// after which the runner owns its state again.
+type sink struct {
+	r     *runner
+	ctx   context.Context // the stream's: cancelled by the heartbeat, Set and Close
+	watch *watchdog
+
+	mu        sync.Mutex
+	over      bool  // the stream has ended
+	delivered bool  // a batch was stored
+	err       error // why storing a batch failed
+}
+
+// finish ends the sink, waiting for a call in progress, and returns
+// whether a batch was stored and why storing one failed.
+func (s *sink) finish() (delivered bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.over = true
+	s.watch.stop()
+	return s.delivered, s.err
+}
+
+// Keepalive shows the stream is alive.
+func (s *sink) Keepalive(time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over {
+		return errSessionOver
+	}
+	s.watch.resume()
+	s.connect()
+	return nil
+}
+
+// Batch stores b's events with the position after them. It does not
+// return while Options.Backpressure reports a deep queue, and the
+// heartbeat does not run meanwhile: the silence is hub's own.
+func (s *sink) Batch(b wire.StreamBatch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over {
+		return errSessionOver
+	}
+	s.watch.pause()
+	defer s.watch.resume()
+	s.connect()
+	if err := s.r.waitForQueue(s.ctx); err != nil {
+		return err
+	}
+	if err := s.r.store(b); err != nil {
+		s.err = err
+		return err
+	}
+	s.delivered = true
+	return nil
+}
+
+// connect reports the stream connected on its first batch or keepalive.
+func (s *sink) connect() {
+	r := s.r
+	if r.connected {
+		return
+	}
+	r.connected, r.since = true, r.s.opts.Now()
+	r.log.Info("stream connected", "position", string(r.position), "reconnects", max(r.opened-1, 0))
+	r.report(r.result())
+}
+
+// waitForQueue blocks while Options.Backpressure reports a deep queue.
+func (r *runner) waitForQueue(ctx context.Context) error {
+	bp := r.s.opts.Backpressure
+	if bp == nil || !bp() {
+		return nil
+	}
+	r.log.Debug("event queue is deep, pausing the stream")
+	for bp() {
+		select {
+		case <-r.s.opts.After(BackpressureCheck):
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the event queue: %w", context.Cause(ctx))
+		}
+	}
+	r.log.Debug("event queue drained, resuming the stream")
+	return nil
+}
+
+// store persists b's events and the position after them, then advances
+// the in-memory position, and reports the batch.
+func (r *runner) store(b wire.StreamBatch) error {
+	now := r.s.opts.Now()
+	evs := make([]ingest.Event, 0, len(b.Events))
+	skipped := 0
+	var newest time.Time
+	for _, e := range b.Events {
+		if e.ID == "" {
+			skipped++
+			continue
+		}
+		evs = append(evs, ingest.Event{Tenant: r.spec.Tenant, Trigger: r.spec.EventTrigger(), ID: e.ID, Payload: e.Payload, ReceivedAt: now})
+		if e.OccurredAt.After(newest) {
+			newest = e.OccurredAt
+		}
+	}
+	if skipped > 0 {
+		r.log.Error("the connector sent events without an id; they are not stored", "skipped", skipped, "batch", len(b.Events))
+	}
+	// A batch without a position leaves the stored one as it is: the
+	// third party gave none for these events.
+	pos := r.position
+	var puts []ingest.Put
+	if len(b.Position) > 0 {
+		pos = bytes.Clone(b.Position)
+		puts = []ingest.Put{{Tenant: r.spec.Tenant, Kind: KindPosition, ID: r.spec.Workflow, Value: pos}}
+	}
+
+	res := r.result()
+	res.Skipped = skipped
+	if len(evs) > 0 || !bytes.Equal(pos, r.position) {
+		// Persist, then advance: the events and the position after them
+		// are committed in one synced transaction, and only then does
+		// the in-memory position move, so a crash at any point resumes
+		// from a position that matches what is stored. The streamer's
+		// context, not the stream's, bounds the call: a trigger stopped
+		// by Set still stores the batch it holds.
+		results, err := r.s.opts.Ingest.AcceptWith(r.s.ctx, evs, puts)
+		if err != nil {
+			return &fault.Error{Kind: fault.Retryable, Message: fmt.Sprintf("store %d streamed events and the position: %v", len(evs), err), Cause: err}
+		}
+		r.position = pos
+		for _, x := range results {
+			if x.Status == ingest.Duplicate {
+				res.Duplicates++
+			} else {
+				res.Events++
+			}
+		}
+	}
+	if res.Events > 0 {
+		r.lastEventAt = now
+		res.LastEventAt = now
+	}
+	if !newest.IsZero() {
+		res.Lag = max(res.At.Sub(newest), 0)
+	}
+	if len(evs) > 0 || skipped > 0 || len(puts) > 0 {
+		r.log.Debug("streamed", "events", res.Events, "duplicates", res.Duplicates, "skipped", skipped)
+		r.report(res)
+	}
+	return nil
+}
+
+// watchdog cancels a stream that stays silent for d: it is rearmed by
+// every batch and keepalive and paused while the sink works on a batch.
+type watchdog struct {
+	d      time.Duration
+	expire func()
+
+	mu    sync.Mutex
+	timer *time.Timer
+	gen   int  // identifies the armed timer; a stale one does nothing
+	done  bool // the stream ended
+}
+
+// resume (re)arms the watchdog for d.
+func (w *watchdog) resume() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return
+	}
+	w.disarm()
+	g := w.gen
+	w.timer = time.AfterFunc(w.d, func() { w.fire(g) })
+}
+
+// pause disarms the watchdog until resume.
+func (w *watchdog) pause() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.disarm()
+}
+
+// stop disarms the watchdog for good.
+func (w *watchdog) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	w.disarm()
+}
+
+// disarm stops the armed timer; w.mu is held.
+func (w *watchdog) disarm() {
+	w.gen++
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+}
+
+func (w *watchdog) fire(gen int) {
+	w.mu.Lock()
+	armed := gen == w.gen && !w.done
+	w.mu.Unlock()
+	if armed {
+		w.expire()
+	}
+}
