@@ -243,27 +243,33 @@ func TestSimulatorDelivery_IsAcceptedByTheHandler(t *testing.T) {
 func TestSubscription_RoundTrip(t *testing.T) {
 	s := newShop(t)
 	url := "https://hub.example/hooks/default/flow/shop/order_fulfilled"
-	sub, err := s.h.Subscribe("order_fulfilled", s.conn, nil, url, "unused")
-	if err != nil {
-		t.Fatal(err)
+	// Without the app's client secret Shopify's deliveries could never
+	// be verified: refused before anything is registered.
+	if _, err := s.h.Subscribe("order_fulfilled", s.conn, nil, url, "unused"); err == nil || len(s.sim.Webhooks()) != 0 {
+		t.Fatalf("subscribed without a client secret: %v", err)
+	}
+	cfg := map[string]any{"client_secret": "app-secret"}
+	sub, err := s.h.Subscribe("order_fulfilled", s.conn, cfg, url, "unused")
+	if err != nil || sub.Secret != "app-secret" {
+		t.Fatalf("subscribe: %+v, %v", sub, err)
 	}
 	hooks := s.sim.Webhooks()
 	if len(hooks) != 1 || hooks[0].Topic != "orders/fulfilled" || hooks[0].Address != url || hooks[0].Format != "json" {
 		t.Fatalf("webhooks %+v", hooks)
 	}
 	// Subscribing again (a lost answer, a restart) adopts the registration.
-	again, err := s.h.Subscribe("order_fulfilled", s.conn, nil, url, "unused")
+	again, err := s.h.Subscribe("order_fulfilled", s.conn, cfg, url, "unused")
 	if err != nil || again.ID != sub.ID || len(s.sim.Webhooks()) != 1 {
 		t.Fatalf("again: %+v, %v; webhooks %+v", again, err, s.sim.Webhooks())
 	}
-	if err := s.h.Unsubscribe("order_fulfilled", s.conn, nil, sub); err != nil {
+	if err := s.h.Unsubscribe("order_fulfilled", s.conn, cfg, sub); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.sim.Webhooks()); n != 0 {
 		t.Fatalf("%d webhooks left", n)
 	}
 	// Already gone counts as done.
-	if err := s.h.Unsubscribe("order_fulfilled", s.conn, nil, sub); err != nil {
+	if err := s.h.Unsubscribe("order_fulfilled", s.conn, cfg, sub); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -83,6 +83,13 @@ func subscribe(ctx context.Context, c *sdk.Conn, req sdk.SubscribeRequest, topic
 	if err := req.Config.Decode(&cfg); err != nil {
 		return sdk.Subscription{}, err
 	}
+	if cfg.ClientSecret == "" {
+		// Shopify signs every delivery with the app's client secret; a
+		// subscription without it would answer 401 to each delivery
+		// until Shopify gives up and deletes the webhook.
+		return sdk.Subscription{}, sdk.Invalid("a Shopify webhook needs the app's client secret, which Shopify signs deliveries with",
+			sdk.Violation{Path: "config.client_secret", Message: `required to subscribe: client_secret = secret("shopify_client_secret")`})
+	}
 	body := map[string]any{"webhook": map[string]any{"topic": topic, "address": req.URL, "format": "json"}}
 	var out struct {
 		Webhook webhookRecord `json:"webhook"`

@@ -131,7 +131,13 @@ func (w *wc) pollOrders(ctx context.Context, c *sdk.Conn, req sdk.PollRequest) (
 			}
 		}
 		more = hasNextPage(h, page)
-		if !more || len(found) >= limit {
+		// Stop at the first page with something new: the next poll asks
+		// again from the new cursor. Reading page 2 after page 1 would
+		// miss an order that moved from page 2 onto page 1 because another
+		// order changed in between; page numbers are only followed while
+		// every order read so far was already seen (a second shared by
+		// more orders than a page holds).
+		if !more || len(found) > 0 {
 			break
 		}
 	}

@@ -130,14 +130,16 @@ func handleOrderDelivery(req sdk.WebhookRequest, topic string) (sdk.WebhookResul
 		return sdk.WebhookResult{Response: sdk.Reply(http.StatusBadRequest, "text/plain", []byte("body is not an order\n"))},
 			sdk.Invalid("webhook body is not an order", sdk.Violation{Path: "body", Message: msg})
 	}
-	id := h.Get(headerDeliveryID)
-	if id == "" {
-		resource := h.Get(headerResource)
-		if resource == "" {
-			resource = "order"
-		}
-		id = fmt.Sprintf("%s-%d-%s", resource, head.ID, head.DateModifiedGMT)
+	// Not X-WC-Webhook-Delivery-ID: WooCommerce makes it from the
+	// webhook's id and the current second (get_new_delivery_id), so every
+	// delivery of one webhook within a second shares it and dedup would
+	// drop all but the first. The order and its modification time name
+	// the change itself; a redelivery of it is still a duplicate.
+	resource := h.Get(headerResource)
+	if resource == "" {
+		resource = "order"
 	}
+	id := fmt.Sprintf("%s-%d@%s", resource, head.ID, head.DateModifiedGMT)
 	return sdk.WebhookResult{Events: []sdk.Event{{
 		ID: id, Type: topic, Payload: req.HTTP.Body, OccurredAt: parseGMT(head.DateModifiedGMT),
 	}}}, nil

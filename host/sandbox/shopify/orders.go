@@ -522,7 +522,13 @@ func setNextLink(w http.ResponseWriter, r *http.Request, filters url.Values, las
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawQuery: next.Encode()}
+	// The path as the client asked for it: under hub sandbox the
+	// simulator is mounted below a prefix that r.URL.Path no longer has.
+	path := r.URL.Path
+	if ru, err := url.ParseRequestURI(r.RequestURI); err == nil && ru.Path != "" {
+		path = ru.Path
+	}
+	u := url.URL{Scheme: scheme, Host: r.Host, Path: path, RawQuery: next.Encode()}
 	w.Header().Set("Link", "<"+u.String()+`>; rel="next"`)
 }
 

@@ -165,7 +165,9 @@ func (s *Sim) deliver(j job, seq int) Delivery {
 	}
 	req.Header.Set("User-Agent", userAgent)
 	if !j.ping {
-		sum := md5.Sum([]byte(strconv.Itoa(j.hook.ID) + "." + strconv.Itoa(seq)))
+		// As WooCommerce does (wp_hash of id . strtotime('now')): one id
+		// for every delivery of the webhook within a second.
+		sum := md5.Sum([]byte(strconv.Itoa(j.hook.ID) + strconv.FormatInt(s.now().Unix(), 10)))
 		d.DeliveryID = hex.EncodeToString(sum[:])
 		resource, event, _ := strings.Cut(j.topic, ".")
 		req.Header.Set("Content-Type", "application/json")
