@@ -461,10 +461,15 @@ func (r *runner) run() {
 		}
 
 		switch kind := res.ErrKind; {
-		case out.err == nil:
+		case out.err == nil && out.delivered:
 			r.log.Info("stream ended, reconnecting")
+		case out.err == nil:
+			r.log.Warn("stream ended without delivering anything, reconnecting after a backoff", "failures", r.failures+1)
 		case kind == fault.CursorExpired && r.position != nil:
 			r.gap(&res)
+			if r.stopped() {
+				return // Reconcile was cut short; the next start reconciles again
+			}
 			r.report(res)
 			continue // at once, from the nil position
 		case kind == fault.CursorExpired:

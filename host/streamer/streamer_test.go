@@ -457,9 +457,11 @@ func TestStreamer_BackpressureBlocksTheSinkUntilReleased(t *testing.T) {
 
 func TestStreamer_EventsWithoutIDAreSkippedAndReported(t *testing.T) {
 	d := openDisk(t, t.TempDir())
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	noID := wire.Event{Type: "order", Payload: json.RawMessage(`{"n":0}`)}
 	u := newUpstream(func(ctx context.Context, req wire.StreamRequest, sink wire.StreamSink) error {
 		evs := records(1, 3)
+		evs[0].OccurredAt = now.Add(-5 * time.Second)
 		evs[1] = noID
 		if err := sink.Batch(wire.StreamBatch{Events: evs, Position: []byte("3")}); err != nil {
 			return err
@@ -470,13 +472,15 @@ func TestStreamer_EventsWithoutIDAreSkippedAndReported(t *testing.T) {
 		return hang(ctx, req, sink)
 	})
 	h := newHealth()
-	s := New(options(d, never, h))
+	opts := options(d, never, h)
+	opts.Now = func() time.Time { return now }
+	s := New(opts)
 	defer s.Close()
 	set(t, s, trigger(u, "orders"))
 
 	h.next(t) // connected
-	if r := h.next(t); r.Err != nil || r.Events != 2 || r.Skipped != 1 {
-		t.Fatalf("first batch = %+v, want 2 events stored and 1 skipped", r)
+	if r := h.next(t); r.Err != nil || r.Events != 2 || r.Skipped != 1 || r.Lag != 5*time.Second {
+		t.Fatalf("first batch = %+v, want 2 events stored, 1 skipped, 5s behind the newest OccurredAt", r)
 	}
 	if r := h.next(t); r.Err != nil || r.Events != 0 || r.Skipped != 1 {
 		t.Fatalf("second batch = %+v, want 1 skipped", r)
