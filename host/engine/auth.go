@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/hubhq/hub/host/poller"
+	"github.com/hubhq/hub/host/streamer"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
@@ -65,6 +66,11 @@ func (e *Engine) connFor(ctx context.Context, rt *Runtime, c *connRT, handle wir
 		conn.Auth = st.auth
 	}
 	return conn, nil
+}
+
+// refreshForStream is the streamer's hook for auth_expired.
+func (e *Engine) refreshForStream(ctx context.Context, t streamer.Trigger) (wire.Connection, error) {
+	return e.refreshForPoll(ctx, poller.Trigger{Tenant: t.Tenant, Workflow: t.Workflow, Name: t.Name, Conn: t.Conn, Config: t.Config, Connector: t.Connector})
 }
 
 // cachedConn is the connection with the credentials already obtained,

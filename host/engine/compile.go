@@ -131,9 +131,6 @@ func compileRuntime(ws *config.Workspace, lock *lockfile.Lock, installed []regis
 				return nil, fmt.Errorf("workflow %s: trigger %s has no mode; set mode", w.Name, f.trigger)
 			}
 		}
-		if f.mode == schema.ModeStream {
-			return nil, fmt.Errorf("workflow %s: stream triggers do not run in this version of hub serve yet; use the trigger's poll or webhook mode", w.Name)
-		}
 		f.interval = w.Trigger.Interval
 		if w.Trigger.Config != nil {
 			raw, err := rt.evalJSON(w.Trigger.Config.Expr, cty.NilVal, nil)

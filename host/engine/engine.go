@@ -23,6 +23,7 @@ import (
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/store"
+	"github.com/hubhq/hub/host/streamer"
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
@@ -102,6 +103,7 @@ type Engine struct {
 
 	rt     atomic.Pointer[Runtime]
 	poll   *poller.Poller
+	stream *streamer.Streamer
 	ready  atomic.Bool
 	closed atomic.Bool
 
@@ -160,6 +162,11 @@ func New(opts Options) (*Engine, error) {
 		ctx: ctx, cancel: cancel, stopWork: make(chan struct{}),
 	}
 	e.m = newMetrics(e, opts.Metrics)
+	e.stream = streamer.New(streamer.Options{
+		Store: opts.Store, Ingest: opts.Ingest, Logger: opts.Logger.Named("stream"),
+		Backpressure: func() bool { return e.queued() > e.opts.QueueHigh },
+		Refresh:      e.refreshForStream, Health: e.streamHealth,
+	})
 	e.poll = poller.New(poller.Options{
 		Store: opts.Store, Ingest: opts.Ingest, Logger: opts.Logger.Named("poll"),
 		Backpressure: e.backpressure, Refresh: e.refreshForPoll, Health: e.pollHealth,
@@ -286,6 +293,9 @@ func (e *Engine) Apply(rt *Runtime) error {
 	if err := e.poll.Set(triggers); err != nil {
 		e.log.Warn("some poll triggers were not started", "error", err)
 	}
+	if err := e.stream.Set(e.streamTriggers(rt)); err != nil {
+		e.log.Warn("some stream triggers were not started", "error", err)
+	}
 	e.health.sync(rt, e.webhookURL)
 	e.kickRouter()
 	return nil
@@ -369,6 +379,7 @@ func (e *Engine) Shutdown(grace time.Duration) {
 	}
 	e.ready.Store(false)
 	e.poll.Close()
+	e.stream.Close()
 	close(e.stopWork)
 	done := make(chan struct{})
 	go func() { e.workers.Wait(); close(done) }()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/hubhq/hub/host/limiter"
 	"github.com/hubhq/hub/host/poller"
 	"github.com/hubhq/hub/host/runs"
+	"github.com/hubhq/hub/host/streamer"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
@@ -62,6 +64,30 @@ func (h *healthBook) received(workflow string, events int, at time.Time) {
 	}
 	t.FailingSince = nil
 	h.warned[workflow] = false
+}
+
+// stream records a stream trigger's connection state and gaps.
+func (h *healthBook) stream(r streamer.Result) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.t[r.Workflow]
+	if !ok {
+		return
+	}
+	connected := r.Connected
+	t.Connected = &connected
+	if !r.Since.IsZero() {
+		since := r.Since.UTC()
+		t.ConnectedSince = &since
+	}
+	t.Reconnects = r.Reconnects
+	if r.Gap {
+		how := "reconciled"
+		if !r.Reconciled {
+			how = "not reconciled"
+		}
+		t.LastGap = fmt.Sprintf("%s: the third party could not resume from position %q (%s)", r.At.UTC().Format(time.RFC3339), r.GapFrom, how)
+	}
 }
 
 func (h *healthBook) failed(workflow string, err error) {

@@ -46,6 +46,13 @@ type TriggerStatus struct {
 	// LagSeconds is how long since the last success (poll: since the
 	// last successful poll).
 	LagSeconds float64 `json:"lag_seconds"`
+	// Stream triggers: whether the stream is open and since when, how
+	// often it reconnected, and the last gap (a resume position the
+	// third party no longer had) and whether it was reconciled.
+	Connected      *bool      `json:"connected,omitempty"`
+	ConnectedSince *time.Time `json:"connected_since,omitempty"`
+	Reconnects     int        `json:"reconnects,omitempty"`
+	LastGap        string     `json:"last_gap,omitempty"`
 }
 
 // QueueStatus counts the jobs and dead letters.

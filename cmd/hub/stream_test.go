@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hubhq/hub/host/runs"
+)
+
+const streamWorkspace = `
+hub {
+  required_connectors {
+    example = { source = "hub/example", version = "~> 1.0" }
+  }
+}
+
+connection "demo" {
+  connector = "example"
+}
+
+workflow "ticks" {
+  trigger "demo" "ticks" {
+    mode   = "stream"
+    config = { count = 40, interval_ms = 40, batch_size = 2 }
+  }
+  action "note" {
+    connection = "demo"
+    action     = "echo"
+    input      = { message = "tick ${event.seq}" }
+  }
+}
+`
+
+// A stream trigger through the real host and connector: SIGKILL the host
+// while the stream delivers, restart it, and every event of the stream
+// starts exactly one run: the position is stored with the events, and
+// the restarted stream resumes after it.
+func TestServe_StreamSurvivesSIGKILLEachEventOnce(t *testing.T) {
+	dir, plugins := workspace(t, streamWorkspace)
+	mustHub(t, plugins, "init", "-dir", dir)
+	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve")
+	h := startHost(t, dir, plugins)
+
+	count := func(h *host) []runs.Summary {
+		var list struct{ Runs []runs.Summary }
+		h.get("/v1/runs?workflow=ticks&limit=1000", &list)
+		return list.Runs
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(count(h)) < 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream started no runs:\n%s", h.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+	_ = h.cmd.Wait()
+
+	h2 := startHost(t, dir, plugins)
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		list := count(h2)
+		done := 0
+		for _, r := range list {
+			if r.Status == runs.Succeeded {
+				done++
+			}
+		}
+		if done == 40 && len(list) == 40 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d runs (%d succeeded), want 40 each\nhost log:\n%s", len(list), done, h2.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	seen := map[string]int{}
+	for _, r := range count(h2) {
+		seen[r.EventID]++
+	}
+	for i := 1; i <= 40; i++ {
+		if id := fmt.Sprintf("tick-%d", i); seen[id] != 1 {
+			t.Errorf("event %s started %d runs, want 1", id, seen[id])
+		}
+	}
+	var st runs.HostStatus
+	h2.get("/v1/status", &st)
+	for _, tr := range st.Triggers {
+		if tr.Workflow == "ticks" && (tr.Mode != "stream" || tr.Connected == nil) {
+			t.Errorf("stream status: %+v", tr)
+		}
+	}
+	if strings.Contains(h2.stderr.String(), "panic") {
+		t.Fatalf("host log:\n%s", h2.stderr)
+	}
+}
