@@ -97,3 +97,37 @@ func TestServe_StreamSurvivesSIGKILLEachEventOnce(t *testing.T) {
 		t.Fatalf("host log:\n%s", h2.stderr)
 	}
 }
+
+// SIGKILL the connector process mid-stream: the host relaunches it and
+// the stream resumes from the stored position, losing and repeating
+// nothing.
+func TestServe_StreamResumesAfterThePluginIsKilled(t *testing.T) {
+	ws := appliedWorkspace(t, streamWorkspace)
+	s := ws.start(t, "")
+	waitFor(t, 15*time.Second, "the first runs", func() bool { return len(s.runs("ticks")) >= 8 })
+	pids := s.plugins()
+	if len(pids) == 0 {
+		t.Fatalf("no plugin process\n%s", s.logTail())
+	}
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	waitFor(t, 30*time.Second, "all 40 ticks to run", func() bool {
+		done := 0
+		for _, r := range s.runs("ticks") {
+			if r.Status == runs.Succeeded {
+				done++
+			}
+		}
+		return done == 40
+	})
+	seen := map[string]int{}
+	for _, r := range s.runs("ticks") {
+		seen[r.EventID]++
+	}
+	for i := 1; i <= 40; i++ {
+		if id := fmt.Sprintf("tick-%d", i); seen[id] != 1 {
+			t.Errorf("event %s started %d runs, want 1", id, seen[id])
+		}
+	}
+}

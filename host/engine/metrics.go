@@ -78,10 +78,12 @@ var (
 	descLag   = prometheus.NewDesc("hub_trigger_lag_seconds", "Seconds since the trigger's last success.", []string{"workflow", "mode"}, nil)
 	descFail  = prometheus.NewDesc("hub_trigger_failing", "1 while the trigger's latest attempt failed.", []string{"workflow", "mode"}, nil)
 	descFailS = prometheus.NewDesc("hub_trigger_failing_seconds", "How long the trigger has been failing.", []string{"workflow", "mode"}, nil)
+	descConn  = prometheus.NewDesc("hub_stream_connected", "1 while a stream trigger's stream is open.", []string{"workflow"}, nil)
+	descRecon = prometheus.NewDesc("hub_stream_reconnects", "Times a stream trigger's stream was opened again.", []string{"workflow"}, nil)
 )
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueue, descDead, descInFl, descBrk, descLast, descLag, descFail, descFailS} {
+	for _, d := range []*prometheus.Desc{descQueue, descDead, descInFl, descBrk, descLast, descLag, descFail, descFailS, descConn, descRecon} {
 		ch <- d
 	}
 }
@@ -114,5 +116,13 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descFail, prometheus.GaugeValue, failing, t.Workflow, t.Mode)
 		ch <- prometheus.MustNewConstMetric(descFailS, prometheus.GaugeValue, since, t.Workflow, t.Mode)
+		if t.Connected != nil {
+			up := 0.0
+			if *t.Connected {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descConn, prometheus.GaugeValue, up, t.Workflow)
+			ch <- prometheus.MustNewConstMetric(descRecon, prometheus.CounterValue, float64(t.Reconnects), t.Workflow)
+		}
 	}
 }
