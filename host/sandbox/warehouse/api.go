@@ -33,6 +33,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /api/webhooks", s.authed(s.createWebhook))
 	mux.HandleFunc("GET /api/webhooks", s.authed(s.listWebhooks))
 	mux.HandleFunc("DELETE /api/webhooks/{id}", s.authed(s.deleteWebhook))
+	mux.HandleFunc("GET /api/stream", s.serveStream)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path), nil)
 	})

@@ -14,6 +14,10 @@ import (
 //	POST /stock    {"sku", "qty"}         SetStock
 //	POST /expire-sessions                 ExpireSessions
 //	GET  /deliveries                      Deliveries: id, event, webhook, url, status, error
+//	POST /stream/drop                     DropStream
+//	POST /stream/malformed                MalformedStream
+//	POST /stream/pause     {"paused"}     PauseStream
+//	POST /stream/retention {"keep"}       SetRetention (keep ≤ 0: everything)
 //
 // It needs no token: it is for a loopback sandbox only.
 func (s *Sim) Control() http.Handler {
@@ -94,6 +98,42 @@ func (s *Sim) Control() http.Handler {
 			out = append(out, view{d.ID, d.Event, d.WebhookID, d.URL, d.Status, d.Err})
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"deliveries": out})
+	})
+	mux.HandleFunc("POST /stream/drop", func(w http.ResponseWriter, _ *http.Request) {
+		s.DropStream()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /stream/malformed", func(w http.ResponseWriter, _ *http.Request) {
+		s.MalformedStream()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /stream/pause", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Paused *bool `json:"paused"`
+		}
+		if !readJSON(w, r, &in) {
+			return
+		}
+		if in.Paused == nil {
+			writeError(w, http.StatusUnprocessableEntity, "validation_failed", "paused is required", map[string][]string{"paused": {"is required"}})
+			return
+		}
+		s.PauseStream(*in.Paused)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /stream/retention", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Keep *int `json:"keep"`
+		}
+		if !readJSON(w, r, &in) {
+			return
+		}
+		if in.Keep == nil {
+			writeError(w, http.StatusUnprocessableEntity, "validation_failed", "keep is required", map[string][]string{"keep": {"is required"}})
+			return
+		}
+		s.SetRetention(*in.Keep)
+		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
 }

@@ -53,6 +53,46 @@
 // raw body)). Deliveries are made synchronously, right after the change,
 // by the goroutine that made it, so a test sees them once its call returns.
 //
+// # Event stream (WebSocket)
+//
+//	GET /api/stream?since=<seq>   upgraded to WebSocket
+//
+// Every change that feeds /api/shipments or /api/stock is also published
+// on the stream, as one JSON text message each:
+//
+//	{"type": "event", "seq": <seq>, "event": {"id", "kind", "data", "at"}}
+//
+// seq is the feed's seq (monotonic, > since); kind is
+// "order.status_changed" or "stock.changed"; data is the very item the
+// REST feed returns for that change; at is RFC 3339; id is unique, also
+// across Resets. Without since the stream starts at the oldest retained
+// event. The server pings every Options.PingInterval (10 s by default),
+// answers the client's pings, and drops a peer that leaves a ping
+// unanswered for two intervals (at least 5 s).
+//
+// The token (account or session) comes as "Authorization: Bearer <token>",
+// or as ?token=<token> for clients that cannot set headers, or, when
+// neither, as the first message {"type": "auth", "token"} within 5 s.
+// Afterwards a client may send {"type": "subscribe", "kinds": [...]} to
+// receive only those kinds (none: all). Refusals are one error message
+// and a close:
+//
+//	{"type": "error", "code": "unauthorized", "message"}                close 4401
+//	{"type": "error", "code": "bad_request", "message"}                 close 4400 (bad since, unknown message or kind)
+//	{"type": "error", "code": "position_expired", "message", "oldest"}  close 4410
+//
+// position_expired answers a since older than the retention
+// (SetRetention: the last n events; by default every event since Reset),
+// or ahead of the stream after a Reset; oldest is the oldest seq still
+// delivered. Publishing never waits for a client: each has a buffer of
+// Options.StreamBuffer events, and a client that lets it fill is closed
+// with 1008 and resumes with since. Reset closes every stream with 1012.
+//
+// DropStream closes every stream's TCP connection without a close frame,
+// MalformedStream sends each one frame that is not JSON, and PauseStream
+// holds events back (pings go on) until it is called with false. The
+// upgrade request passes through Fail and the rate limit like any other.
+//
 // # Errors and test switches
 //
 // With Options.RateLimit set, every answer carries X-RateLimit-Limit,

@@ -147,6 +147,13 @@ type Options struct {
 	// X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset
 	// (seconds to the window's end). 0 means no limit and no headers.
 	RateLimit int
+	// PingInterval is how often the event stream pings each client;
+	// 0 means DefaultPingInterval.
+	PingInterval time.Duration
+	// StreamBuffer is how many events may wait for one stream client
+	// before it counts as fallen behind and is closed with 1008; 0 means
+	// DefaultStreamBuffer.
+	StreamBuffer int
 }
 
 // Sim is the warehouse simulator: an http.Handler over in-memory state.
@@ -171,6 +178,7 @@ type Sim struct {
 	faults      []Fault
 	window      time.Time
 	used        int
+	stream      streamState
 }
 
 type idemEntry struct {
@@ -202,7 +210,9 @@ func New(opts Options) *Sim {
 }
 
 // Reset returns the simulator to its seeded account: three SKUs in stock,
-// one order received, empty feeds, no webhooks, sessions or faults.
+// one order received, empty feeds and stream, no webhooks, sessions or
+// faults, stream retention and pause cleared. Connected streams are closed
+// with 1012 (service restart): seq starts again at 1.
 func (s *Sim) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -221,6 +231,7 @@ func (s *Sim) Reset() {
 	s.sessions = map[string]bool{}
 	s.faults = nil
 	s.window, s.used = time.Time{}, 0
+	s.resetStream()
 	s.addOrder(Order{Ref: "#1000", Lines: []Line{{SKU: "SKU-MUG", Qty: 2}},
 		ShippingAddress: Address{Name: "Ada Lovelace", Line1: "12 St James's Square", City: "London", Postcode: "SW1Y 4JH", Country: "GB"}}, at)
 }
@@ -354,6 +365,7 @@ func (s *Sim) setStatus(orderID, status string) (Order, []pending, error) {
 	s.feedSeq++
 	ch := ShipmentChange{Seq: s.feedSeq, ShipmentID: o.ShipmentID, OrderID: o.ID, OrderRef: o.Ref, Status: status, ChangedAt: now}
 	s.shipments = append(s.shipments, ch)
+	s.publish(ch.Seq, EventOrderStatusChanged, ch, now)
 	return cloneOrder(o), s.pendingFor(EventOrderStatusChanged, map[string]any{"order": cloneOrder(o), "shipment": ch}), nil
 }
 
@@ -377,6 +389,7 @@ func (s *Sim) setStock(sku string, qty int) []pending {
 	s.feedSeq++
 	ch := StockChange{Seq: s.feedSeq, SKU: sku, Qty: qty, PreviousQty: prev, ChangedAt: s.now().UTC()}
 	s.stockFeed = append(s.stockFeed, ch)
+	s.publish(ch.Seq, EventStockChanged, ch, ch.ChangedAt)
 	return s.pendingFor(EventStockChanged, ch)
 }
 
