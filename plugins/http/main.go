@@ -4,7 +4,8 @@
 // with what query, headers and JSON body (HCL templates and expressions do
 // the mapping) and what to pick out of the answer; a poll trigger says
 // where the list of items and their ids and cursor are; a webhook trigger
-// says how deliveries are signed. docs/no-code.md builds a warehouse
+// says how deliveries are signed; a stream trigger says how a WebSocket
+// feed's messages carry events and positions. docs/no-code.md builds a warehouse
 // integration with it from scratch.
 package main
 
@@ -34,12 +35,16 @@ func connector() *sdk.Connector { return newConnector(time.Now) }
 // timestamps are judged against, a parameter so tests can replay
 // published vectors signed years ago.
 func newConnector(now func() time.Time) *sdk.Connector {
-	k := &kit{now: now}
+	return declare(&kit{now: now, pingEvery: streamPingEvery})
+}
+
+// declare builds the declaration around k's handlers.
+func declare(k *kit) *sdk.Connector {
 	return &sdk.Connector{
 		Name:        "http",
 		Version:     version,
 		DisplayName: "HTTP (no-code)",
-		Description: "Any REST API described in HCL: a base URL, default headers and auth on the connection; path, query, headers and JSON body per step; items, ids and cursor for polling; a signature rule for webhooks.",
+		Description: "Any REST API described in HCL: a base URL, default headers and auth on the connection; path, query, headers and JSON body per step; items, ids and cursor for polling; a signature rule for webhooks; where events and positions sit in a WebSocket stream's messages.",
 		Homepage:    "https://github.com/hubhq/hub/tree/main/plugins/http",
 		Categories:  []string{"developer-tools", "no-code"},
 		Auth:        authSchemes(),
@@ -58,14 +63,17 @@ func newConnector(now func() time.Time) *sdk.Connector {
 			k.requestAction("delete", schema.KindDelete, http.MethodDelete, []string{http.MethodDelete, http.MethodPost},
 				"Removes something (DELETE)."),
 		},
-		Triggers: []sdk.Trigger{k.pollTrigger(), k.webhookTrigger()},
+		Triggers: []sdk.Trigger{k.pollTrigger(), k.webhookTrigger(), k.streamTrigger()},
 	}
 }
 
-// kit holds what the handlers share: only the clock, since connectors
-// keep no state between calls.
+// kit holds what the handlers share: settings, not state, since
+// connectors keep no state between calls.
 type kit struct {
 	now func() time.Time
+	// pingEvery is how long a stream may be quiet before the connector
+	// pings the server, a parameter so tests need not wait 10 s.
+	pingEvery time.Duration
 }
 
 // APIKeyHeader is where an API key goes unless the connection's
@@ -143,6 +151,9 @@ type endpoint struct {
 	base    *url.URL
 	timeout time.Duration
 	client  *sdk.Client
+	// auth is what client applies, for requests it cannot send itself
+	// (a WebSocket upgrade).
+	auth sdk.Auth
 }
 
 // open reads a connection's properties and picks the client for it.
@@ -164,7 +175,7 @@ func open(c *sdk.Conn) (*endpoint, error) {
 			return nil, invalidProperty("headers."+name, "must be a string")
 		}
 	}
-	e := &endpoint{props: p, base: base, timeout: timeout, client: c.HTTP()}
+	e := &endpoint{props: p, base: base, timeout: timeout, client: c.HTTP(), auth: c.Auth()}
 	if a := c.Auth(); a.Type == schema.AuthAPIKey && (p.APIKeyHeader != "" || p.APIKeyQuery != "" || p.APIKeyPrefix != "") {
 		// The SDK places the key where the declaration says; these
 		// properties move it, so the connector builds the client itself.
@@ -181,7 +192,7 @@ func open(c *sdk.Conn) (*endpoint, error) {
 			}
 			a.APIKeySpec = schema.APIKeySpec{In: schema.InHeader, Name: name, Prefix: p.APIKeyPrefix}
 		}
-		e.client = sdk.NewClient(a, nil)
+		e.client, e.auth = sdk.NewClient(a, nil), a
 	}
 	return e, nil
 }
