@@ -165,3 +165,35 @@ workflow "stock_to_shop" {
     }
   }
 }
+
+workflow "stock_live" {
+  trigger "warehouse" "stream" {
+    mode = "stream"
+    config = {
+      path               = "/api/stream"
+      resume_param       = "since"
+      type_path          = "type"
+      event_type         = "event"
+      events_path        = "event"
+      id_path            = "id"
+      kind_path          = "kind"
+      time_path          = "at"
+      position_path      = "seq"
+      error_path         = "code"
+      expired_code       = "position_expired"
+      error_message_path = "message"
+    }
+    when = event.kind == "stock.changed"
+  }
+
+  action "set_inventory" {
+    connection = "shop"
+    action     = "update"
+    input = {
+      method = "PUT"
+      path   = "/inventory/{sku}"
+      params = { sku = event.data.sku }
+      body   = { available = event.data.qty }
+    }
+  }
+}
