@@ -90,3 +90,85 @@ func TestStream_WarehouseEventsThroughTheSandbox(t *testing.T) {
 		}
 	}
 }
+
+// A malformed frame costs a reconnect, never an event; a resume position
+// the warehouse no longer keeps is reported as a gap in hub status, and
+// the stream goes on from what the warehouse still has.
+func TestStream_MalformedFrameAndExpiredPosition(t *testing.T) {
+	sb := startSandbox(t)
+	dir, plugins := t.TempDir(), t.TempDir()
+	src, err := os.ReadFile("../../examples/stream/main.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bin := range buildCommerceConnectors(t) {
+		mustHub(t, plugins, "connectors", "install", bin)
+	}
+	mustHub(t, plugins, "connectors", "install", exampleBin)
+	mustHub(t, plugins, "init", "-dir", dir)
+	mustHubSecrets(t, "wh_sandbox_token\n", nil, "secrets", "set", "-dir", dir, "warehouse_token")
+	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve", "-var", "sandbox_url="+sb.base())
+	ctl := sb.apps["warehouse"].Control
+	stock := func(i int) {
+		sb.call("POST", ctl+"/stock", map[string]any{"sku": "IPOD2008GREEN", "qty": 200 + i}, nil, 204, nil)
+	}
+	ran := func(h *host) int {
+		var list struct{ Runs []runs.Summary }
+		h.get("/v1/runs?workflow=warehouse_events&limit=1000", &list)
+		return len(list.Runs)
+	}
+	wait := func(h *host, n int, what string) {
+		deadline := time.Now().Add(20 * time.Second)
+		for ran(h) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d runs, want %d\nhost log:\n%s", what, ran(h), n, h.stderr)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	h := startHost(t, dir, plugins)
+	for i := range 3 {
+		stock(i)
+	}
+	wait(h, 3, "before the malformed frame")
+	sb.call("POST", ctl+"/stream/malformed", nil, nil, 204, nil)
+	for i := 3; i < 6; i++ {
+		stock(i)
+	}
+	wait(h, 6, "after the malformed frame")
+
+	// The host is down while the warehouse moves on and forgets.
+	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+	_ = h.cmd.Wait()
+	sb.call("POST", ctl+"/stream/retention", map[string]any{"keep": 2}, nil, 204, nil)
+	for i := 6; i < 12; i++ {
+		stock(i)
+	}
+	h2 := startHost(t, dir, plugins)
+	wait(h2, 8, "after the gap (the 2 events the warehouse still keeps)")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var st runs.HostStatus
+		h2.get("/v1/status", &st)
+		gap := ""
+		for _, tr := range st.Triggers {
+			if tr.Workflow == "warehouse_events" {
+				gap = tr.LastGap
+			}
+		}
+		if gap != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no gap in hub status: %+v", st.Triggers)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := ran(h2); n != 8 {
+		t.Fatalf("%d runs, want 8: 6 before, none of the 4 forgotten, the 2 kept", n)
+	}
+}
