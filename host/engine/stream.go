@@ -7,11 +7,45 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/streamer"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
+
+// recordGap puts a stream's gap into the run history, between the runs
+// of the events before and after it, so an operator reading the history
+// sees it where it happened.
+func (e *Engine) recordGap(r streamer.Result) {
+	pos, err := e.loadRouted()
+	if err != nil {
+		e.log.Error("cannot record a stream gap in the history", "workflow", r.Workflow, "error", err)
+		return
+	}
+	at := r.At.UTC()
+	how := "the events in between were reconciled through the connector's reconcile poll"
+	if !r.Reconciled {
+		how = "the events in between are missing: the connector declares no reconcile poll, or it failed"
+		if r.Err != nil {
+			how += ": " + r.Err.Error()
+		}
+	}
+	run := &runs.Run{
+		ID: fmt.Sprintf("%s.gap.%d", runs.RunID(pos), at.UnixNano()), Tenant: e.tenant, Workflow: r.Workflow,
+		Status: runs.Gap, Error: fmt.Sprintf("stream gap: the third party could not resume from position %q; %s", r.GapFrom, how),
+		ReceivedAt: at, CreatedAt: at, UpdatedAt: at, FinishedAt: &at,
+	}
+	p, err := e.putJSON(runs.KindRun, run.ID, run)
+	if err == nil {
+		err = e.commit(e.ctx, []ingest.Put{p})
+	}
+	if err != nil {
+		e.log.Error("cannot record a stream gap in the history", "workflow", r.Workflow, "error", err)
+		return
+	}
+	e.publish("warn", "stream gap", run, "", 0, map[string]any{"from": string(r.GapFrom), "reconciled": r.Reconciled})
+}
 
 // reconcilePages bounds one gap's reconciliation.
 const reconcilePages = 1000
@@ -104,6 +138,9 @@ func (e *Engine) reconciler(workflow string, f *flowRT, c *connRT, h wire.Connec
 // streamHealth is the streamer's report.
 func (e *Engine) streamHealth(r streamer.Result) {
 	e.health.stream(r)
+	if r.Gap {
+		e.recordGap(r)
+	}
 	if r.Err != nil {
 		e.health.failed(r.Workflow, r.Err)
 	}

@@ -26,6 +26,10 @@ const (
 	Skipped Status = "skipped"
 	// Pending: a step not reached yet (steps only).
 	Pending Status = "pending"
+	// Gap: not a run but a record in the history that a stream trigger's
+	// third party could no longer resume from the stored position: the
+	// events in between were reconciled (Error says how) or are missing.
+	Gap Status = "gap"
 )
 
 // Run is one workflow run: the event that started it and every step's
