@@ -403,6 +403,9 @@ type ticksConfig struct {
 	Count      int `json:"count"`
 	IntervalMS int `json:"interval_ms"`
 	BatchSize  int `json:"batch_size"`
+	// RetainFrom emulates a third party's retention: a resume position
+	// before it can no longer be resumed from.
+	RetainFrom int `json:"retain_from"`
 }
 
 func ticksTrigger() sdk.Trigger {
@@ -413,6 +416,7 @@ func ticksTrigger() sdk.Trigger {
 			Config: append(tickConfigFields(),
 				schema.Field{Name: "interval_ms", Type: schema.Integer, Default: sdk.JSON(1000), Description: "Milliseconds between batches."},
 				schema.Field{Name: "batch_size", Type: schema.Integer, Default: sdk.JSON(2), Description: "Ticks per batch."},
+				schema.Field{Name: "retain_from", Type: schema.Integer, Default: sdk.JSON(0), Description: "Emulated retention: a resume position below this is refused as expired (cursor_expired), so the host reconciles with tick. 0 keeps everything."},
 			),
 			Output:        tickOutput(),
 			ReconcileWith: "tick",
@@ -440,6 +444,9 @@ func streamTicks(ctx context.Context, c *sdk.Conn, req sdk.StreamRequest, emit *
 		n, err := strconv.Atoi(string(req.Position))
 		if err != nil {
 			return sdk.CursorExpired("stream position %q is not a tick number", req.Position)
+		}
+		if n < cfg.RetainFrom {
+			return sdk.CursorExpired("stream position %d is no longer retained (oldest %d)", n, cfg.RetainFrom)
 		}
 		last = n
 	}
