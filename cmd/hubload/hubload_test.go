@@ -15,12 +15,15 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/hubhq/hub/cmd/internal/sink"
+	"github.com/hubhq/hub/host/sandbox/warehouse"
 )
 
 func TestPercentile_IsNearestRank(t *testing.T) {
@@ -133,7 +136,7 @@ func TestWorkspace_IngestDropsEveryEventAndFullDeliversToTheSink(t *testing.T) {
 	for _, mode := range []string{modeIngest, modeFull} {
 		t.Run(mode, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "ws")
-			dataDir, err := writeWorkspace(dir, mode, "http://127.0.0.1:4321")
+			dataDir, err := writeWorkspace(dir, workspaceHCL(mode, "http://127.0.0.1:4321"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -390,5 +393,136 @@ func TestParseStatCPU_AddsUserAndSystemTicks(t *testing.T) {
 	}
 	if _, err := parseStatCPU("4242 (x) S 1 2"); err == nil {
 		t.Fatal("a short stat parsed")
+	}
+}
+
+func TestParseAccepted_ReadsTheWorkflowsCounter(t *testing.T) {
+	text := "# HELP hub_events_accepted_total Events stored durably, by workflow.\n" +
+		"# TYPE hub_events_accepted_total counter\n" +
+		"hub_events_accepted_total{workflow=\"load2\"} 7\n" +
+		"hub_events_accepted_total{workflow=\"load\"} 1.2345e+06\n"
+	n, err := parseAccepted(strings.NewReader(text), "load")
+	if err != nil || n != 1_234_500 {
+		t.Fatalf("accepted = %d, %v", n, err)
+	}
+	if n, err := parseAccepted(strings.NewReader("go_goroutines 9\n"), "load"); err != nil || n != 0 {
+		t.Fatalf("absent series: %d, %v", n, err)
+	}
+	if _, err := parseAccepted(strings.NewReader(`hub_events_accepted_total{workflow="load"} many`), "load"); err == nil {
+		t.Fatal("a bad value parsed")
+	}
+}
+
+func TestPersistence_AttributesTheCountToTheFirstEventsSent(t *testing.T) {
+	p := newPersistence()
+	t0 := time.Unix(100, 0)
+	for i := range 3 {
+		p.sending(t0.Add(time.Duration(i) * time.Millisecond))
+	}
+	_, _, changed := p.counts()
+	p.persisted(2, t0.Add(10*time.Millisecond))
+	select {
+	case <-changed:
+	default:
+		t.Fatal("changed not closed when events persisted")
+	}
+	p.persisted(1, t0.Add(50*time.Millisecond)) // an older read changes nothing
+	p.persisted(9, t0.Add(20*time.Millisecond)) // counts beyond those sent are capped
+	if got := p.result(); !slices.Equal(got, []time.Duration{10 * time.Millisecond, 9 * time.Millisecond, 18 * time.Millisecond}) {
+		t.Fatalf("latencies = %v", got)
+	}
+	if sent, persisted, _ := p.counts(); sent != 3 || persisted != 3 {
+		t.Fatalf("sent %d, persisted %d", sent, persisted)
+	}
+}
+
+func TestGrowth_ComparesTheHalvesPeaks(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	series := func(kb ...int64) []rssAt {
+		var out []rssAt
+		for i, k := range kb {
+			out = append(out, rssAt{at: t0.Add(time.Duration(i) * time.Second), rss: k})
+		}
+		return out
+	}
+	end := t0.Add(3 * time.Second)
+	if kb, flat := growth(series(100<<10, 104<<10, 102<<10, 105<<10), t0, end); !flat || kb != 1<<10 {
+		t.Errorf("sawtooth: grew %d kB, flat %v", kb, flat)
+	}
+	if kb, flat := growth(series(100<<10, 100<<10, 150<<10, 200<<10), t0, end); flat || kb != 100<<10 {
+		t.Errorf("climbing: grew %d kB, flat %v", kb, flat)
+	}
+	if _, flat := growth(series(100<<10), t0, end); !flat {
+		t.Error("one sample is not enough to call growth")
+	}
+}
+
+func TestStreamWorkspace_ReadsTheWarehouseStreamAndRunsNoStep(t *testing.T) {
+	src := streamWorkspaceHCL("http://127.0.0.1:5555", "http://127.0.0.1:4321")
+	if _, diags := hclparse.NewParser().ParseHCL([]byte(src), "main.hcl"); diags.HasErrors() {
+		t.Fatalf("not HCL: %s\n%s", diags, src)
+	}
+	for _, want := range []string{`http    = { source = "hub/http", version = "~> 1.0" }`,
+		`base_url = "http://127.0.0.1:5555"`, `trigger "warehouse" "stream"`, `mode = "stream"`,
+		`when = false`, `resume_param  = "since"`, `position_path = "seq"`, `workflow "load"`} {
+		if !strings.Contains(src, want) {
+			t.Errorf("main.hcl lacks %q", want)
+		}
+	}
+}
+
+func TestStreamLoad_EveryEventSentIsSeenPersisted(t *testing.T) {
+	wh, err := startWarehouse(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.close()
+	// A stand-in for hub serve: it reads the warehouse's stream and counts
+	// each event as persisted the moment it arrives.
+	var stored atomic.Int64
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(wh.url, "http")+"/api/stream?token="+warehouse.DefaultToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	go func() {
+		for {
+			_, b, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			if bytes.Contains(b, []byte(`"type":"event"`)) {
+				stored.Add(1)
+			}
+		}
+	}()
+	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hub_events_accepted_total{workflow=%q} %d\n", Workflow, stored.Load())
+	}))
+	defer metrics.Close()
+
+	counter := acceptedCounter{client: metrics.Client(), url: metrics.URL, workflow: Workflow}
+	run, err := streamLoad(t.Context(), wh, counter, options{duration: 200 * time.Millisecond, window: 16, drain: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.sent < 2 || len(run.latencies) != run.sent || run.settled <= 0 {
+		t.Fatalf("sent %d, persisted %d, settled %s", run.sent, len(run.latencies), run.settled)
+	}
+	for i, l := range run.latencies {
+		if l < 0 {
+			t.Fatalf("event %d persisted %s before it was sent", i, l)
+		}
+	}
+}
+
+func TestParseFlags_StreamModeNeedsAWindow(t *testing.T) {
+	if o, err := parseFlags([]string{"-mode", "stream"}, io.Discard); err != nil || o.window != 1024 {
+		t.Fatalf("defaults: %+v, %v", o, err)
+	}
+	if _, err := parseFlags([]string{"-mode", "stream", "-window", "0"}, io.Discard); err == nil {
+		t.Fatal("-window 0 accepted")
 	}
 }

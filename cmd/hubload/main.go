@@ -6,9 +6,10 @@
 //
 // Usage:
 //
-//	hubload -mode ingest|full [-hub bin/hub] [-duration 20s] [-concurrency 64]
-//	        [-rate 0] [-body 1024] [-drain 60s] [-fault none|503|429|down]
-//	        [-fault-for 2s] [-workspace DIR] [-keep]
+//	hubload -mode ingest|full|stream [-hub bin/hub] [-duration 20s]
+//	        [-concurrency 64] [-rate 0] [-body 1024] [-window 1024]
+//	        [-drain 60s] [-fault none|503|429|down] [-fault-for 2s]
+//	        [-workspace DIR] [-keep]
 //
 // Mode ingest measures acceptance alone: the trigger's when is false, so
 // events are stored and routed and no step runs. Mode full adds the step:
@@ -17,6 +18,19 @@
 // soon as the last was acknowledged, which finds the highest rate hub accepts;
 // -rate paces the senders, to see latency at a rate the workflow keeps up
 // with.
+//
+// Mode stream measures a stream trigger: hubload serves an in-process
+// warehouse simulator (host/sandbox/warehouse) on loopback, and the http
+// connector's stream trigger reads its WebSocket event stream. hubload
+// changes one SKU's stock as fast as it can (or at -rate), each change one
+// event, while at most -window events are sent and not yet persisted, and
+// reads hub serve's hub_events_accepted_total every 5 ms: the stream is one
+// ordered connection, so a count of n means the first n events are stored,
+// and each one's e2e latency runs from its send to the first read that
+// covered it (so it is rounded up by up to 5 ms and a scrape). The trigger's
+// when is false: only persistence is measured. memory_flat says whether hub
+// serve's resident size in the second half of the run stayed within 10% (or
+// 8 MiB) of the first half's.
 //
 // -fault makes the sink fail for -fault-for, starting a third of the way into
 // the run: answer 503, answer 429 with Retry-After: 1, or reset every
@@ -41,6 +55,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -55,6 +70,7 @@ import (
 const (
 	modeIngest = "ingest"
 	modeFull   = "full"
+	modeStream = "stream"
 )
 
 func main() {
@@ -72,6 +88,7 @@ type options struct {
 	concurrency int
 	rate        float64
 	body        int
+	window      int
 	drain       time.Duration
 	fault       string
 	faultFor    time.Duration
@@ -83,13 +100,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("hubload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.mode, "mode", "", "what to measure: ingest (accept and store events) or full (and deliver each to a sink) (required)")
+	fs.StringVar(&o.mode, "mode", "", "what to measure: ingest (accept and store events), full (and deliver each to a sink) or stream (store a WebSocket stream's events) (required)")
 	fs.StringVar(&o.hub, "hub", "bin/hub", "the hub binary")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long to send events")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "how many senders post at once, each over its own keep-alive connection")
 	fs.Float64Var(&o.rate, "rate", 0, "events per second across all senders (0: as fast as hub acknowledges)")
 	fs.IntVar(&o.body, "body", 1024, "size of each event's JSON body in bytes")
-	fs.DurationVar(&o.drain, "drain", 60*time.Second, "full mode: how long to wait after sending for every accepted event to be delivered")
+	fs.IntVar(&o.window, "window", 1024, "stream mode: the most events sent and not yet persisted")
+	fs.DurationVar(&o.drain, "drain", 60*time.Second, "full and stream modes: how long to wait after sending for every accepted event to be delivered")
 	fs.StringVar(&o.fault, "fault", faultNone, "full mode: make the sink fail for -fault-for a third of the way in: none, 503, 429 (with Retry-After: 1) or down (connections reset)")
 	fs.DurationVar(&o.faultFor, "fault-for", 2*time.Second, "how long the -fault lasts")
 	fs.StringVar(&o.workspace, "workspace", "", "the workspace directory to write and serve (default: a new temporary directory)")
@@ -100,8 +118,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	switch {
 	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
-	case o.mode != modeIngest && o.mode != modeFull:
-		return o, fmt.Errorf("-mode must be %s or %s", modeIngest, modeFull)
+	case o.mode != modeIngest && o.mode != modeFull && o.mode != modeStream:
+		return o, fmt.Errorf("-mode must be %s, %s or %s", modeIngest, modeFull, modeStream)
 	case o.duration <= 0:
 		return o, errors.New("-duration must be positive")
 	case o.concurrency < 1:
@@ -110,6 +128,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-rate must not be negative")
 	case o.body < 0:
 		return o, errors.New("-body must not be negative")
+	case o.window < 1:
+		return o, errors.New("-window must be at least 1")
 	case o.drain <= 0:
 		return o, errors.New("-drain must be positive")
 	case !validFault(o.fault):
@@ -137,6 +157,8 @@ type report struct {
 	CompletedPerS float64 `json:"completed_per_s"`
 	E2EP50MS      float64 `json:"e2e_p50_ms"`
 	E2EP99MS      float64 `json:"e2e_p99_ms"`
+	Sent          int     `json:"sent,omitempty"`
+	Window        int     `json:"window,omitempty"`
 	Errors        int     `json:"errors"`
 	Fault         string  `json:"fault"`
 	SinkRequests  int     `json:"sink_requests"`
@@ -148,6 +170,8 @@ type report struct {
 	PluginCPUS    float64 `json:"plugin_cpu_s"`
 	LoadCPUS      float64 `json:"hubload_cpu_s"`
 	QueueGrowing  bool    `json:"queue_growing"`
+	HostRSSGrowMB float64 `json:"host_rss_growth_mb"`
+	MemoryFlat    bool    `json:"memory_flat"`
 	Go            string  `json:"go"`
 	CPUs          int     `json:"cpus"`
 }
@@ -208,7 +232,19 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 	}
 	defer snk.Close()
 
-	dataDir, err := writeWorkspace(dir, o.mode, snk.URL())
+	src := workspaceHCL(o.mode, snk.URL())
+	var wh *warehouseSim
+	if o.mode == modeStream {
+		// The simulator's buffer per stream client is twice the window,
+		// so hub serve, never more than a window behind, is never
+		// closed as a slow client.
+		if wh, err = startWarehouse(2 * o.window); err != nil {
+			return nil, err
+		}
+		defer wh.close()
+		src = streamWorkspaceHCL(wh.url, snk.URL())
+	}
+	dataDir, err := writeWorkspace(dir, src)
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +268,18 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 	}()
 	mem := startSampler(srv.cmd.Process.Pid, 250*time.Millisecond)
 	selfCPU0, _ := readCPU(os.Getpid())
+	if o.mode == modeStream {
+		rep, err := measureStream(ctx, o, srv, wh, mem)
+		selfCPU, _ := readCPU(os.Getpid())
+		stopped = true
+		if serr := srv.stop(30 * time.Second); serr != nil {
+			err = errors.Join(err, fmt.Errorf("%w\n%s", serr, srv.logTail()))
+		}
+		if rep != nil {
+			rep.LoadCPUS = seconds(selfCPU - selfCPU0)
+		}
+		return rep, err
+	}
 
 	url, secret, err := srv.webhook(ctx, Workflow)
 	if err != nil {
@@ -327,4 +375,40 @@ func runID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
 	return "load-" + hex.EncodeToString(b)
+}
+
+// measureStream runs the stream load against hub serve and stops mem. A
+// report comes back whenever events were sent.
+func measureStream(ctx context.Context, o options, srv *server, wh *warehouseSim, mem *sampler) (*report, error) {
+	counter := acceptedCounter{client: &http.Client{Timeout: 5 * time.Second}, url: srv.info.URL + "/metrics", workflow: Workflow}
+	run, err := streamLoad(ctx, wh, counter, o)
+	m := mem.stop()
+	if run.sent == 0 {
+		return nil, errors.Join(errors.New("no event was sent"), err)
+	}
+	var problems []error
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if run.watchErr != nil {
+		problems = append(problems, run.watchErr)
+	}
+	grew, flat := growth(mem.hostRSS(), run.start, run.start.Add(run.elapsed))
+	rep := &report{
+		Mode: o.mode, DurationS: math.Round(run.elapsed.Seconds()*100) / 100,
+		Rate: o.rate, Window: o.window, Sent: run.sent,
+		Accepted: len(run.latencies), AcceptedPerS: perSecond(len(run.latencies), run.settled),
+		Fault:     faultNone,
+		HostRSSMB: mb(m.HostRSS), HostHWMMB: mb(m.HostHWM), PluginRSSMB: mb(m.PluginRSS),
+		HostCPUS: seconds(m.HostCPU), PluginCPUS: seconds(m.PluginCPU),
+		HostRSSGrowMB: mb(grew), MemoryFlat: flat,
+		Go: runtime.Version(), CPUs: runtime.NumCPU(),
+	}
+	rep.Completed = rep.Accepted
+	rep.CompletedPerS = rep.AcceptedPerS
+	rep.E2EP50MS, rep.E2EP99MS = summary(run.latencies)
+	// Persistence kept up when, as sending stopped, fewer than one
+	// second's worth of sent events were still waiting.
+	rep.QueueGrowing = float64(run.backlog) > rep.AcceptedPerS
+	return rep, errors.Join(problems...)
 }

@@ -172,6 +172,7 @@ type sampler struct {
 
 	mu     sync.Mutex
 	sample memSample
+	series []rssAt
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -224,6 +225,43 @@ func (s *sampler) once() {
 	s.sample.HostHWM = host.HWM
 	s.sample.PluginRSS = max(s.sample.PluginRSS, plugins)
 	s.sample.Samples++
+	s.series = append(s.series, rssAt{at: time.Now(), rss: host.RSS})
+}
+
+// rssAt is one sample of the host's resident size, in kB.
+type rssAt struct {
+	at  time.Time
+	rss int64
+}
+
+// hostRSS returns the host's resident size at every sample taken so far.
+func (s *sampler) hostRSS() []rssAt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]rssAt(nil), s.series...)
+}
+
+// growth compares the host's largest resident size in the second half of
+// [from, to] with that in the first half: how many kB it grew, and
+// whether it stayed flat, which allows 10% or 8 MiB, whichever is more,
+// for the garbage collector's sawtooth. Too few samples in either half
+// count as flat with no growth.
+func growth(series []rssAt, from, to time.Time) (kb int64, flat bool) {
+	mid := from.Add(to.Sub(from) / 2)
+	var first, second int64
+	for _, r := range series {
+		switch {
+		case r.at.Before(from) || r.at.After(to):
+		case r.at.Before(mid):
+			first = max(first, r.rss)
+		default:
+			second = max(second, r.rss)
+		}
+	}
+	if first == 0 || second == 0 {
+		return 0, true
+	}
+	return second - first, second-first <= max(first/10, 8<<10)
 }
 
 // stop takes a last sample, ends sampling and returns what was seen. Call

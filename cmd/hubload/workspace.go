@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/hubhq/hub/host/sandbox/warehouse"
 )
 
 // Workflow is the name of the one workflow hubload's workspace declares;
@@ -57,15 +59,74 @@ workflow "` + Workflow + `" {
 `
 }
 
-// writeWorkspace writes the workspace into dir, creating it, and returns
-// its data directory (dir/.hub/data), which hubload passes to every hub
-// command so HUB_DATA_DIR in the environment cannot point them elsewhere.
-func writeWorkspace(dir, mode, sinkURL string) (string, error) {
+// streamWorkspaceHCL is the workspace of a stream run: the http
+// connector's stream trigger (configured as in examples/stream) reads the
+// warehouse simulator's event stream. The trigger's when is false, as in
+// ingest mode, so what is measured is the stream stored durably; the
+// deliver step is declared only because a workflow needs one.
+func streamWorkspaceHCL(warehouseURL, sinkURL string) string {
+	return `# Written by hubload (cmd/hubload); rewritten on every run.
+
+hub {
+  required_connectors {
+    http    = { source = "hub/http", version = "~> 1.0" }
+    example = { source = "hub/example", version = "~> 1.0" }
+  }
+}
+
+connection "warehouse" {
+  connector = "http"
+  auth "bearer" {
+    token = ` + strconv.Quote(warehouse.DefaultToken) + ` # the simulator's, on loopback
+  }
+  properties = { base_url = ` + strconv.Quote(warehouseURL) + ` }
+}
+
+connection "load" {
+  connector = "example"
+}
+
+workflow "` + Workflow + `" {
+  trigger "warehouse" "stream" {
+    mode = "stream"
+    when = false # store every event, run no step
+    config = {
+      path          = "/api/stream"
+      resume_param  = "since"
+      type_path     = "type"
+      event_type    = "event"
+      events_path   = "event"
+      id_path       = "id"
+      kind_path     = "kind"
+      time_path     = "at"
+      position_path = "seq"
+      error_path    = "code"
+      expired_code  = "position_expired"
+    }
+  }
+
+  action "deliver" {
+    connection = "load"
+    action     = "deliver"
+    input = {
+      url  = ` + strconv.Quote(sinkURL+"/"+Workflow) + `
+      body = { id = event.id }
+    }
+  }
+}
+`
+}
+
+// writeWorkspace writes src as the workspace's main.hcl into dir, creating
+// it, and returns its data directory (dir/.hub/data), which hubload passes
+// to every hub command so HUB_DATA_DIR in the environment cannot point
+// them elsewhere.
+func writeWorkspace(dir, src string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create workspace %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "main.hcl")
-	if err := os.WriteFile(path, []byte(workspaceHCL(mode, sinkURL)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return filepath.Join(dir, ".hub", "data"), nil
