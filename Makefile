@@ -122,7 +122,7 @@ HUBLOAD           := $(BIN)/hubload
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/supervisor/ ./host/ingest/ | tee bench.out
 	$(GO) build -o $(HUBLOAD) ./cmd/hubload
-	@for mode in ingest full; do \
+	@for mode in ingest full stream; do \
 		echo "hubload -mode $$mode -duration $(BENCH_DURATION) -concurrency $(BENCH_CONCURRENCY)"; \
 		out=$$($(HUBLOAD) -hub $(HUB) -mode $$mode -duration $(BENCH_DURATION) -concurrency $(BENCH_CONCURRENCY)); rc=$$?; \
 		[ -z "$$out" ] || echo "$$out" | tee -a bench.out; \

@@ -170,8 +170,8 @@ type report struct {
 	PluginCPUS    float64 `json:"plugin_cpu_s"`
 	LoadCPUS      float64 `json:"hubload_cpu_s"`
 	QueueGrowing  bool    `json:"queue_growing"`
-	HostRSSGrowMB float64 `json:"host_rss_growth_mb"`
-	MemoryFlat    bool    `json:"memory_flat"`
+	HostRSSGrowMB float64 `json:"host_rss_growth_mb,omitempty"`
+	MemoryFlat    *bool   `json:"memory_flat,omitempty"` // stream mode only
 	Go            string  `json:"go"`
 	CPUs          int     `json:"cpus"`
 }
@@ -401,7 +401,7 @@ func measureStream(ctx context.Context, o options, srv *server, wh *warehouseSim
 		Fault:     faultNone,
 		HostRSSMB: mb(m.HostRSS), HostHWMMB: mb(m.HostHWM), PluginRSSMB: mb(m.PluginRSS),
 		HostCPUS: seconds(m.HostCPU), PluginCPUS: seconds(m.PluginCPU),
-		HostRSSGrowMB: mb(grew), MemoryFlat: flat,
+		HostRSSGrowMB: mb(grew), MemoryFlat: &flat,
 		Go: runtime.Version(), CPUs: runtime.NumCPU(),
 	}
 	rep.Completed = rep.Accepted
