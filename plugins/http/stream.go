@@ -61,7 +61,12 @@ type streamConfig struct {
 	ExpiredCode      string                     `json:"expired_code"`
 	ErrorMessagePath string                     `json:"error_message_path"`
 	MaxMessageBytes  int64                      `json:"max_message_bytes"`
+	MaxBatchMessages int                        `json:"max_batch_messages"`
 }
+
+// defaultMaxBatch is how many messages that have already arrived one
+// batch takes at most.
+const defaultMaxBatch = 256
 
 func (k *kit) streamTrigger() sdk.Trigger {
 	return sdk.Trigger{
@@ -89,6 +94,7 @@ func (k *kit) streamTrigger() sdk.Trigger {
 				{Name: "expired_code", Type: schema.String, Description: "The error code meaning the position is too old to resume from, e.g. \"position_expired\"."},
 				{Name: "error_message_path", Type: schema.String, Description: "JSON path of an error message's text, e.g. \"message\"."},
 				{Name: "max_message_bytes", Type: schema.Integer, Default: sdk.JSON(defaultMaxMessage), Description: "The largest message accepted; a larger one fails the connection, which is opened again."},
+				{Name: "max_batch_messages", Type: schema.Integer, Default: sdk.JSON(defaultMaxBatch), Description: "Messages that have already arrived are sent to hub together, up to this many in one batch: hub stores a batch with one synced write, so a busy stream costs a sync per batch, not per message. 1 sends each message on its own."},
 			},
 			Output:  &schema.Field{Type: schema.Any, Description: "One event, as the message carried it (the value at events_path)."},
 			Example: sdk.JSON(map[string]any{"id": "evt_42", "kind": "order.status_changed", "data": map[string]any{"seq": 42, "shipment_id": "shp_1001", "order_id": "ord_1001", "status": "packed"}, "at": "2026-01-05T10:00:00Z"}),
@@ -107,6 +113,12 @@ func (k *kit) stream(ctx context.Context, c *sdk.Conn, req sdk.StreamRequest, em
 	}
 	if cfg.MaxMessageBytes == 0 {
 		cfg.MaxMessageBytes = defaultMaxMessage
+	}
+	if cfg.MaxBatchMessages == 0 {
+		cfg.MaxBatchMessages = defaultMaxBatch
+	}
+	if cfg.MaxBatchMessages < 0 {
+		return invalidSetting("max_batch_messages", "must be positive")
 	}
 	if cfg.MaxMessageBytes < 0 {
 		return invalidSetting("max_message_bytes", "must be positive")
@@ -288,6 +300,11 @@ type streamSession struct {
 	// serverError is what the last error message said, kept for the
 	// close that follows it.
 	serverError string
+	// pending and pendingPos are the events and the position gathered
+	// from messages not yet sent to the host; gathered says there are.
+	pending    []sdk.Event
+	pendingPos []byte
+	gathered   bool
 }
 
 // signal notes a ping or pong without blocking the reader.
@@ -349,7 +366,9 @@ func (s *streamSession) run(ctx context.Context, pingEvery time.Duration) error 
 		s.conn.CloseNow()
 		wg.Wait()
 	}()
-	frames := make(chan frame)
+	// Buffered: the reader goes on reading while the host stores a
+	// batch, and what arrived meanwhile goes into the next batch.
+	frames := make(chan frame, s.cfg.MaxBatchMessages)
 	wg.Go(func() {
 		for {
 			_, data, err := s.conn.Read(rctx)
@@ -380,20 +399,49 @@ func (s *streamSession) run(ctx context.Context, pingEvery time.Duration) error 
 			s.close()
 			return nil
 		case f := <-frames:
-			activity++
-			quiet = false
-			if f.err != nil {
-				if ctx.Err() != nil {
-					return nil
+			// Every message that has already arrived joins one batch, up
+			// to max_batch_messages (see its description).
+			var failure error
+			for n := 1; ; n++ {
+				activity++
+				quiet = false
+				if f.err != nil {
+					failure = errStreamDone
+					if ctx.Err() == nil {
+						failure = s.readFailure(f.err)
+					}
+					break
 				}
-				return s.readFailure(f.err)
+				if _, err := s.gather(f.data); err != nil {
+					failure = err
+					break
+				}
+				if n >= s.cfg.MaxBatchMessages {
+					break
+				}
+				more := false
+				select {
+				case f, more = <-frames:
+				default:
+				}
+				if !more {
+					break
+				}
 			}
-			sent, err := s.handle(f.data)
+			// What was gathered before a failure is still sent: the host
+			// stores it, and the stream resumes after it.
+			sent, err := s.flush()
 			if err != nil {
 				return err
 			}
 			if sent {
 				batches++
+			}
+			if failure == errStreamDone {
+				return nil
+			}
+			if failure != nil {
+				return failure
 			}
 		case <-s.alive:
 			activity++
@@ -437,9 +485,31 @@ func (s *streamSession) close() {
 	}
 }
 
-// handle turns one message into a batch, a keepalive or a failure; sent
-// says a batch went to the host.
-func (s *streamSession) handle(data []byte) (sent bool, err error) {
+// errStreamDone marks a read that ended because the stream was cancelled.
+var errStreamDone = errors.New("stream done")
+
+// flush sends the events and position gathered since the last batch to
+// the host, which stores them together; only then is the position the
+// session's. sent says a batch went out.
+func (s *streamSession) flush() (sent bool, err error) {
+	if !s.gathered {
+		return false, nil
+	}
+	events, position := s.pending, s.pendingPos
+	s.pending, s.pendingPos, s.gathered = nil, nil, false
+	if len(events) == 0 && string(position) == string(s.position) {
+		return false, s.emit.Keepalive(time.Now())
+	}
+	if err := s.emit.Batch(events, position); err != nil {
+		return false, err
+	}
+	s.position = position
+	return true, nil
+}
+
+// gather turns one message into events and a position for the next
+// batch, a keepalive or a failure; gathered says it added to the batch.
+func (s *streamSession) gather(data []byte) (gathered bool, err error) {
 	msg, err := schema.DecodeJSON(data)
 	if err != nil || msg == nil {
 		// The size, not the content: a message may carry personal data.
@@ -465,6 +535,9 @@ func (s *streamSession) handle(data []byte) (sent bool, err error) {
 		}
 	}
 	position := s.position
+	if s.gathered {
+		position = s.pendingPos
+	}
 	if s.cfg.PositionPath != "" {
 		v, ok, err := lookupPath(msg, s.cfg.PositionPath, "position_path")
 		if err != nil {
@@ -497,15 +570,8 @@ func (s *streamSession) handle(data []byte) (sent bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if len(events) == 0 && string(position) == string(s.position) {
-		return false, s.emit.Keepalive(time.Now())
-	}
-	// The host stores the events and the position after them together
-	// before asking for more; only then is the position ours.
-	if err := s.emit.Batch(events, position); err != nil {
-		return false, err
-	}
-	s.position = position
+	s.pending = append(s.pending, events...)
+	s.pendingPos, s.gathered = position, true
 	return true, nil
 }
 

@@ -31,6 +31,9 @@ func streamCfg(extra map[string]any) map[string]any {
 		"type_path": "type", "event_type": "event", "events_path": "event",
 		"id_path": "id", "kind_path": "kind", "time_path": "at", "position_path": "seq",
 		"error_path": "code", "expired_code": "position_expired", "error_message_path": "message",
+		// One message per batch, so tests can speak of each; batching of
+		// messages that arrived together has its own test.
+		"max_batch_messages": 1,
 	}
 	for k, v := range extra {
 		cfg[k] = v
@@ -408,3 +411,58 @@ func TestStream_ConfigMistakesAreInvalid(t *testing.T) {
 		})
 	}
 }
+
+// Messages that have already arrived go to the host together, up to
+// max_batch_messages: every event arrives once, in order, and each
+// batch's position is that of its last message.
+func TestStream_MessagesThatArrivedTogetherShareABatch(t *testing.T) {
+	const total = 60
+	base := wsServer(t, func(ctx context.Context, c *websocket.Conn, _ *http.Request) {
+		for i := 1; i <= total; i++ {
+			send(ctx, t, c, eventMsg(i, fmt.Sprintf("evt_%d", i)))
+		}
+		hold(ctx, c)
+	})
+	h := streamHarness(t, time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []string
+	var batches int
+	done := make(chan error, 1)
+	go func() {
+		done <- h.Remote().OpenStream(ctx, wire.StreamRequest{Trigger: "stream", Conn: bearerConn(base),
+			Config: mustJSON(t, streamCfg(map[string]any{"max_batch_messages": 16}))}, batchSink(func(b wire.StreamBatch) {
+			batches++
+			for _, e := range b.Events {
+				got = append(got, e.ID)
+			}
+			if want := fmt.Sprint(len(got)); string(b.Position) != want {
+				t.Errorf("batch ending with %d events has position %s", len(got), b.Position)
+			}
+			if len(b.Events) > 16 {
+				t.Errorf("a batch of %d events, more than max_batch_messages", len(b.Events))
+			}
+			if len(got) == total {
+				cancel()
+			}
+		}))
+	}()
+	<-done
+	if len(got) != total {
+		t.Fatalf("%d events arrived, want %d", len(got), total)
+	}
+	for i, id := range got {
+		if id != fmt.Sprintf("evt_%d", i+1) {
+			t.Fatalf("event %d is %s", i+1, id)
+		}
+	}
+	if batches > total {
+		t.Fatalf("%d batches for %d messages", batches, total)
+	}
+}
+
+// batchSink is a stream sink calling f for each batch.
+type batchSink func(wire.StreamBatch)
+
+func (f batchSink) Batch(b wire.StreamBatch) error { f(b); return nil }
+func (f batchSink) Keepalive(time.Time) error      { return nil }
