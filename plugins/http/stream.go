@@ -72,7 +72,7 @@ func (k *kit) streamTrigger() sdk.Trigger {
 	return sdk.Trigger{
 		Spec: schema.Trigger{
 			Name: "stream", DisplayName: "Stream",
-			Description: "Keeps a WebSocket open to the API (base_url with ws/wss for http/https, plus path) and emits the events its messages carry, one batch per message, resuming after the last stored position through resume_param. An expired position is reported as a gap and the stream starts again from the oldest event the API keeps.",
+			Description: "Keeps a WebSocket open to the API (base_url with ws/wss for http/https, plus path) and emits the events its messages carry (the messages that have already arrived go to hub as one batch, up to max_batch_messages), resuming after the last stored position through resume_param. An expired position is reported as a gap and the stream starts again from the oldest event the API keeps.",
 			Modes:       []schema.Mode{schema.ModeStream},
 			Config: []schema.Field{
 				{Name: "path", Type: schema.String, Required: true, Description: "Path of the stream, appended to base_url, e.g. \"/api/stream\"."},
