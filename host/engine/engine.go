@@ -121,8 +121,9 @@ type Engine struct {
 	subsMu sync.Mutex
 	subs   map[string]*subscription // by workflow
 
-	health *healthBook
-	m      *metrics
+	health  *healthBook
+	m       *metrics
+	schemas schemaCache
 
 	ctx      context.Context // cancelled when the engine stops for good
 	cancel   context.CancelFunc

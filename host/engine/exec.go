@@ -138,6 +138,7 @@ func (e *Engine) execute(l *lane, j *job, callDone func()) {
 		rec.Connector = c.ref
 	}
 	handle := e.opts.Connector(inst)
+	rec.Input = redactSecretInputs(rec.Input, e.schemas.get(e.ctx, rec.Connector, handle), s.s.Action)
 
 	if ok, retryAt := l.brk.Allow(); !ok {
 		// The connection is resting: the job keeps its stored key (so a

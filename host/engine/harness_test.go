@@ -24,6 +24,7 @@ import (
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/store"
+	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
 
@@ -46,9 +47,19 @@ type fakeConnector struct {
 	// login answers AuthStep; n counts its calls from 1.
 	login func(ctx context.Context, n int, req wire.AuthStepRequest) (wire.AuthStepResult, error)
 
+	// schema answers Schema; nil is an empty schema.
+	schema *schema.Schema
+
 	mu     sync.Mutex
 	calls  []wire.ActionRequest
 	logins []wire.AuthStepRequest
+}
+
+func (f *fakeConnector) Schema(context.Context) (*schema.Schema, error) {
+	if f.schema == nil {
+		return &schema.Schema{Name: "fake", Version: "1.0.0"}, nil
+	}
+	return f.schema, nil
 }
 
 func (f *fakeConnector) ExecuteAction(ctx context.Context, req wire.ActionRequest) (json.RawMessage, error) {

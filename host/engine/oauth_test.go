@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"github.com/hubhq/hub/sdk/schema"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +123,43 @@ workflow "w" {
 	calls := fc.actionCalls()
 	if len(calls) != 1 || calls[0].Conn.Env["REGION"] != "eu-west" || calls[0].Conn.Env["LOG_LEVEL"] != "debug" {
 		t.Fatalf("env in the call: %+v", calls)
+	}
+}
+
+// An input field the action's schema marks secret is redacted in the run
+// history even when its value comes from the event, not from secret().
+func TestEngine_SchemaSecretInputsAreRedactedInTheRecord(t *testing.T) {
+	fc := &fakeConnector{schema: &schema.Schema{Name: "fake", Version: "1.0.0", Actions: []schema.Action{{
+		Name: "a", Kind: schema.KindCreate,
+		Input: schema.ObjectOf([]schema.Field{
+			{Name: "user", Type: schema.String},
+			{Name: "password", Type: schema.String, Secret: true},
+			{Name: "cards", Type: schema.List, Items: schema.ObjectOf([]schema.Field{{Name: "pan", Type: schema.String, Secret: true}})},
+		}),
+	}}}}
+	ws := `
+connection "api" {
+  connector = "fake"
+}
+workflow "w" {
+  trigger "api" "t" {
+    mode = "webhook"
+  }
+  action "a" {
+    connection = "api"
+    action     = "a"
+    input      = { user = event.user, password = event.pw, cards = [{ pan = event.pan }] }
+  }
+}
+`
+	h := open(t, t.TempDir(), compile(t, ws, nil), fc, nil)
+	h.deliver("w", "e1", `{"id":"e1","user":"ops","pw":"hunter2","pan":"4111111111111111"}`)
+	r := h.waitStatus(runID(1), runs.Succeeded)
+	in := string(r.Steps[0].Input)
+	if strings.Contains(in, "hunter2") || strings.Contains(in, "4111111111111111") || !strings.Contains(in, `"user":"ops"`) {
+		t.Fatalf("recorded input %s", in)
+	}
+	if calls := fc.actionCalls(); len(calls) != 1 || !strings.Contains(string(calls[0].Input), "hunter2") {
+		t.Fatalf("the connector must still get the real value: %+v", calls)
 	}
 }
