@@ -3,6 +3,7 @@ package oauth
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 
@@ -58,6 +59,33 @@ func (c *Client) public() bool { return c.ClientSecret == "" }
 // usesPKCE reports whether the authorization code grant adds a challenge.
 func (c *Client) usesPKCE() bool { return c.PKCE || c.public() }
 
+// secureEndpoint refuses an endpoint that would carry client secrets,
+// codes or tokens in clear over a network: https, or plain http only to
+// this machine (RFC 6749 §3.1, §3.2).
+func secureEndpoint(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http":
+		host := u.Hostname()
+		if host == "localhost" {
+			return nil
+		}
+		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+			return nil
+		}
+		return fmt.Errorf("%q is plain http: use https (plain http only to this machine)", raw)
+	}
+	return fmt.Errorf("%q: want an https URL", raw)
+}
+
 // callbackURL is the host's own callback URL for a connection.
 func callbackURL(baseURL, connection string) string {
 	return baseURL + "/oauth/" + url.PathEscape(connection) + "/callback"
@@ -74,6 +102,11 @@ func (c *Client) validate(baseURL string) (string, error) {
 	}
 	if c.TokenURL == "" {
 		return "", errors.New("token_url is empty")
+	}
+	for _, e := range []struct{ name, url string }{{"token_url", c.TokenURL}, {"authorization_url", c.AuthURL}, {"device_authorization_url", c.DeviceURL}} {
+		if err := secureEndpoint(e.url); err != nil {
+			return "", fmt.Errorf("%s: %w", e.name, err)
+		}
 	}
 	switch c.Grant {
 	case GrantAuthorizationCode:

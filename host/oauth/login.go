@@ -70,9 +70,16 @@ func (m *Manager) StartLogin(connection string) (string, error) {
 	m.mu.Lock()
 	now := m.now()
 	for s, old := range m.logins {
-		if now.After(old.expires) {
+		switch {
+		case now.After(old.expires):
 			delete(m.logins, s)
 			old.finish(errLoginExpired(old.connection))
+		case old.connection == connection:
+			// One login per connection at a time: an older URL, perhaps
+			// handed out or leaked, can no longer bind the connection to
+			// whoever completes it (RFC 6749 §10.12).
+			delete(m.logins, s)
+			old.finish(fmt.Errorf("oauth connection %q: a newer login replaced this one", connection))
 		}
 	}
 	m.logins[state] = l

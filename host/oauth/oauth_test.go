@@ -734,3 +734,39 @@ func TestHandler_LoginForUnknownConnectionIsNotFound(t *testing.T) {
 		t.Errorf("login for an unknown connection = %d, want 404", code)
 	}
 }
+
+// A newer login replaces an older one of the same connection: the older
+// authorization URL, perhaps handed out or leaked, no longer completes.
+func TestLogin_ANewerLoginReplacesTheOlder(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, e.codeClient(t, "github", ""))
+	older := e.authorize(t, "github")
+	newer := e.authorize(t, "github")
+	code, body := get(t, http.DefaultClient, older.String())
+	if code != http.StatusBadRequest {
+		t.Fatalf("the older login's callback = %d %q, want 400", code, body)
+	}
+	if code, body := get(t, http.DefaultClient, newer.String()); code != http.StatusOK {
+		t.Fatalf("the newer login's callback = %d %q", code, body)
+	}
+	if n := e.store.saveCount(); n != 1 {
+		t.Errorf("saves = %d, want 1", n)
+	}
+}
+
+// Endpoints that would carry secrets in clear over a network are refused;
+// plain http to this machine (a local test server) is not.
+func TestRegister_RefusesPlainHTTPEndpointsOffThisMachine(t *testing.T) {
+	e := newEnv(t)
+	c := e.codeClient(t, "github", "")
+	c.TokenURL = "http://auth.example.com/token"
+	if err := e.m.Register([]Client{c}); err == nil || !strings.Contains(err.Error(), "plain http") {
+		t.Fatalf("Register with a plain-http token_url = %v, want an error", err)
+	}
+	c = e.codeClient(t, "github", "")
+	c.AuthURL = "ftp://auth.example.com/authorize"
+	if err := e.m.Register([]Client{c}); err == nil {
+		t.Fatal("Register with an ftp authorization_url succeeded")
+	}
+	e.register(t, e.codeClient(t, "github", "")) // the test server is on 127.0.0.1
+}
