@@ -61,6 +61,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -94,6 +95,7 @@ type options struct {
 	faultFor    time.Duration
 	workspace   string
 	keep        bool
+	cpuProfile  string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -112,6 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.faultFor, "fault-for", 2*time.Second, "how long the -fault lasts")
 	fs.StringVar(&o.workspace, "workspace", "", "the workspace directory to write and serve (default: a new temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary workspace (with hub serve's log in serve.log)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write hubload's own CPU profile to this file (hub serve's: set HUB_CPUPROFILE)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -184,6 +187,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "hubload:", err)
 		return 2
+	}
+	if o.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "hubload:", err)
+			return 1
+		}
+		defer stopProfile()
 	}
 	dir, temp := o.workspace, o.workspace == ""
 	if temp {
@@ -411,4 +422,18 @@ func measureStream(ctx context.Context, o options, srv *server, wh *warehouseSim
 	// second's worth of sent events were still waiting.
 	rep.QueueGrowing = float64(run.backlog) > rep.AcceptedPerS
 	return rep, errors.Join(problems...)
+}
+
+// startCPUProfile profiles hubload's own CPU into path until the returned
+// function is called: to tell the generator's cost from hub's.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
