@@ -5,6 +5,10 @@
 // was retried, reports each effective delivery to a hook for latency, and
 // injects faults on demand: error statuses (with Retry-After) for the next
 // n requests or until a time, and an outage in which connections are reset.
+// It can also stand in for a consumer that has stopped: while stalled it
+// reads each request and holds it unanswered until released (then it
+// answers 503, so a held request never counts as delivered) or the sink
+// closes.
 //
 // It listens on 127.0.0.1 only and keeps everything in memory; it must not
 // grow into a general mock server.
@@ -57,6 +61,10 @@ type Sink struct {
 	untilWith fault
 	down      bool
 	conns     map[net.Conn]struct{}
+	stall     chan struct{} // while stalled, closed to release the held requests
+	held      int           // requests being held by a stall
+	closed    chan struct{} // closed by Close, releasing every held request
+	closeOnce sync.Once
 }
 
 // fault is an error answer.
@@ -70,7 +78,7 @@ func New(opts Options) *Sink {
 	if opts.Status == 0 {
 		opts.Status = http.StatusOK
 	}
-	return &Sink{opts: opts, keys: map[string]int{}, conns: map[net.Conn]struct{}{}}
+	return &Sink{opts: opts, keys: map[string]int{}, conns: map[net.Conn]struct{}{}, closed: make(chan struct{})}
 }
 
 // Start listens on a free port of 127.0.0.1 and serves until Close.
@@ -97,9 +105,11 @@ func (s *Sink) Start() error {
 // URL is the sink's base URL, "http://127.0.0.1:PORT"; any path is accepted.
 func (s *Sink) URL() string { return s.url }
 
-// Close stops the sink, closing every connection. It waits for the serving
-// goroutine, not for handlers already running.
+// Close stops the sink, closing every connection and releasing every
+// request a stall holds. It waits for the serving goroutine, not for
+// handlers already running.
 func (s *Sink) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
 	if s.srv == nil {
 		return
 	}
@@ -175,6 +185,46 @@ func (s *Sink) Down(down bool) {
 	}
 }
 
+// Stall(true) makes the sink a consumer that has stopped: every request
+// read from then on is held unanswered, however long its client waits.
+// Stall(false) releases the held requests, which are answered 503 (they
+// never count as delivered), and lets later requests be answered as
+// usual. Close releases them too.
+func (s *Sink) Stall(stall bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case stall && s.stall == nil:
+		s.stall = make(chan struct{})
+	case !stall && s.stall != nil:
+		close(s.stall)
+		s.stall = nil
+	}
+}
+
+// Held is how many requests a stall is holding unanswered now.
+func (s *Sink) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
+// hold waits until release is closed, the sink closes or the client goes
+// away, and answers 503 unless the client went away.
+func (s *Sink) hold(w http.ResponseWriter, r *http.Request, release <-chan struct{}) {
+	select {
+	case <-release:
+	case <-s.closed:
+	case <-r.Context().Done():
+	}
+	s.mu.Lock()
+	s.held--
+	s.mu.Unlock()
+	if r.Context().Err() == nil {
+		http.Error(w, "sink: stalled", http.StatusServiceUnavailable)
+	}
+}
+
 func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -193,6 +243,12 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 		if c, _, herr := http.NewResponseController(w).Hijack(); herr == nil {
 			reset(c)
 		}
+		return
+	}
+	if release := s.stall; release != nil {
+		s.held++
+		s.mu.Unlock()
+		s.hold(w, r, release)
 		return
 	}
 	var f *fault

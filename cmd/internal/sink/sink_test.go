@@ -261,3 +261,72 @@ func TestSink_WaitReturnsWhenTheConditionHoldsOrTheContextEnds(t *testing.T) {
 		t.Fatal("Wait with an ended context returned nil")
 	}
 }
+
+func TestSink_StallHoldsRequestsUntilReleasedThenAnswers503(t *testing.T) {
+	var delivered sync.WaitGroup
+	s := start(t, Options{OnDeliver: func(string, []byte, time.Time) { delivered.Done() }})
+	c := client(t)
+	s.Stall(true)
+	s.Stall(true) // a second Stall(true) keeps the same stall
+	type answer struct {
+		status int
+		err    error
+	}
+	answers := make(chan answer, 3)
+	for i := range 3 {
+		go func() {
+			status, _, err := post(c, s.URL(), fmt.Sprint("k", i), `{}`)
+			answers <- answer{status, err}
+		}()
+	}
+	if err := s.Wait(t.Context(), time.Millisecond, func(s *Sink) bool { return s.Held() == 3 }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-answers:
+		t.Fatalf("a stalled request was answered: %+v", a)
+	default:
+	}
+	s.Stall(false)
+	for range 3 {
+		if a := <-answers; a.err != nil || a.status != http.StatusServiceUnavailable {
+			t.Fatalf("released request: %d, %v; want 503", a.status, a.err)
+		}
+	}
+	if n := s.Effective(); n != 0 || s.Held() != 0 || s.Requests() != 3 {
+		t.Fatalf("effective %d, held %d, requests %d; want 0, 0, 3", n, s.Held(), s.Requests())
+	}
+	// After the release requests are answered as usual again.
+	delivered.Add(1)
+	if status := mustPost(t, c, s.URL(), "after"); status != http.StatusOK {
+		t.Fatalf("after release: %d", status)
+	}
+	delivered.Wait()
+}
+
+func TestSink_CloseReleasesStalledRequests(t *testing.T) {
+	s := New(Options{})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.Stall(true)
+	c := client(t)
+	answered := make(chan error, 1)
+	go func() {
+		_, _, err := post(c, s.URL(), "k", `{}`)
+		answered <- err
+	}()
+	if err := s.Wait(t.Context(), time.Millisecond, func(s *Sink) bool { return s.Held() == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// The client sees the 503 or the closed connection, whichever wins;
+	// either way it is not left waiting.
+	<-answered
+	if err := s.Wait(t.Context(), time.Millisecond, func(s *Sink) bool { return s.Held() == 0 }); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Effective(); n != 0 {
+		t.Fatalf("effective %d after a stall; want 0", n)
+	}
+}
