@@ -19,8 +19,14 @@
 // modification time, so a running hub serve sees hub secrets set without a
 // restart.
 //
+// The store also holds the data key (the entry DataKeyName), which
+// Sealer uses to seal values hub keeps elsewhere at rest, in the Badger
+// store: webhook signing secrets and the applied workspace's -var values.
+// Sealing with the data key rather than the master key is what lets a
+// master key rotation re-seal one entry instead of every record in Badger.
+//
 // The package never returns, logs or formats a secret's value except from
-// Get and the Resolver; it never overwrites a store it could not read.
-// It does not know about workspaces or HCL: cmd/hub wires it to
+// Get, the Resolver and Sealer.Open; it never overwrites a store it could
+// not read. It does not know about workspaces or HCL: cmd/hub wires it to
 // secret("name").
 package secrets

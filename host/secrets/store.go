@@ -193,10 +193,22 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// validatePublic checks a name given to Get, Set or Delete: a valid name
+// that is not the host's data key, which only Sealer reads.
+func validatePublic(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if name == DataKeyName {
+		return fmt.Errorf("secret name %q is reserved for hub's data key", name)
+	}
+	return nil
+}
+
 // Get returns the named secret's value and whether it is set. It re-reads
 // the file first when another process changed it.
 func (s *Store) Get(name string) (string, bool, error) {
-	if err := ValidateName(name); err != nil {
+	if err := validatePublic(name); err != nil {
 		return "", false, err
 	}
 	s.mu.Lock()
@@ -241,7 +253,8 @@ func (s *Store) Resolver(fallback func(name string) (string, error)) func(name s
 	}
 }
 
-// List describes every secret, by name.
+// List describes every secret, by name; the data key (DataKeyName) is
+// not one.
 func (s *Store) List() ([]Info, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,6 +263,9 @@ func (s *Store) List() ([]Info, error) {
 	}
 	out := make([]Info, 0, len(s.file.Entries))
 	for name, e := range s.file.Entries {
+		if name == DataKeyName {
+			continue
+		}
 		out = append(out, Info{Name: name, UpdatedAt: e.UpdatedAt, KeyID: e.KeyID})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -258,7 +274,7 @@ func (s *Store) List() ([]Info, error) {
 
 // Set seals value under name, replacing any value it had.
 func (s *Store) Set(name, value string) error {
-	if err := ValidateName(name); err != nil {
+	if err := validatePublic(name); err != nil {
 		return err
 	}
 	if value == "" {
@@ -279,7 +295,7 @@ func (s *Store) Set(name, value string) error {
 
 // Delete removes the named secret and reports whether it was set.
 func (s *Store) Delete(name string) (bool, error) {
-	if err := ValidateName(name); err != nil {
+	if err := validatePublic(name); err != nil {
 		return false, err
 	}
 	var existed bool
