@@ -4,16 +4,16 @@
 // resume position, stores every batch it delivers with the position after
 // it, and opens the stream again whenever it ends.
 //
-// Durability. A batch's events and the position after them are written in
-// one ingest.AcceptWith call, so they are committed in one synced
-// transaction, through the ingester's group commit: after a crash or
-// restart the stream resumes from a position that matches exactly the
+// Durability. Each commit writes events and the position after the last
+// of them in one ingest.AcceptWith call, so they are committed in one
+// synced transaction, through the ingester's group commit: after a crash
+// or restart the stream resumes from a position that matches exactly the
 // events stored, and neither skips nor repeats one. The in-memory position
-// advances only after that call succeeded; when it fails the sink returns
-// the error, the stream ends and is opened again from the old position,
-// and the ingester's dedup (tenant, trigger, event id) drops whatever the
-// third party delivers again or a failed sync left on disk. The connector
-// stays stateless: the host owns the position, stored at
+// advances only after that call succeeded; when it fails the stream ends
+// with the error and is opened again from the old position, and the
+// ingester's dedup (tenant, trigger, event id) drops whatever the third
+// party delivers again or a failed sync left on disk. The connector stays
+// stateless: the host owns the position, stored at
 //
 //	t/<tenant>/position/<workflow>
 //
@@ -21,6 +21,15 @@
 // A batch without a position leaves it unchanged. An event without an id
 // cannot be deduplicated, so it is never stored: it is logged as an error
 // and counted in Result.Skipped, and the rest of its batch is stored.
+//
+// Throughput. A stream's sink takes batches from the connector while its
+// writer stores the ones before: the batches that arrive while one commit
+// is being synced are stored together, in order, in the next, so a busy
+// stream costs one fsync per commit rather than per batch, and the commit
+// size follows the rate. The sink holds at most Options.MaxPending events
+// not yet stored; what it holds when the stream ends is stored before the
+// stream is opened again, except after a failed store (it is asked for
+// again from the stored position).
 //
 // Reconnecting. Any end of a stream — a clean end, a classified error, a
 // plugin crash or transport failure, a heartbeat timeout — is followed by
@@ -42,13 +51,14 @@
 // connection, a stuck proxy). When a stream sends neither a batch nor a
 // keepalive within Trigger.Heartbeat it is cancelled, reported with an
 // error wrapping ErrHeartbeat and opened again. The heartbeat is paused
-// while the sink stores a batch or waits for the queue: that silence is
-// hub's own.
+// while the sink holds batches not yet stored or waits for the queue:
+// that silence is hub's own.
 //
-// Backpressure. The sink does not return while Options.Backpressure
-// reports a deep queue, so it holds at most one batch per stream; the
-// connector's sends block on gRPC flow control and the third party's on
-// TCP, and the stream slows down instead of hub's memory growing.
+// Backpressure. The writer does not store while Options.Backpressure
+// reports a deep queue; the sink fills up to Options.MaxPending and then
+// does not return, so the connector's sends block on gRPC flow control
+// and the third party's on TCP, and the stream slows down instead of
+// hub's memory growing.
 //
 // Gaps. When the connector reports cursor_expired, the third party can no
 // longer resume from the stored position (its retention passed). If the

@@ -31,6 +31,7 @@ const (
 	DefaultMinBackoff = time.Second
 	DefaultMaxBackoff = time.Minute
 	DefaultJitter     = 0.2
+	DefaultMaxPending = 4096
 )
 
 // BackpressureCheck is how often a sink blocked by Options.Backpressure
@@ -183,6 +184,12 @@ type Options struct {
 	// DefaultMaxBackoff).
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
+	// MaxPending is how many received events a stream may hold not yet
+	// stored (default DefaultMaxPending): batches that arrive while a
+	// commit is being synced wait, and are stored together in the next
+	// one; a batch that would exceed it waits for room (one batch is
+	// always taken), which bounds hub's memory per stream.
+	MaxPending int
 }
 
 // Result is what one stream is doing, reported to Options.Health.
@@ -267,6 +274,9 @@ func New(opts Options) *Streamer {
 	}
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = opts.MinBackoff
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = DefaultMaxPending
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -580,7 +590,7 @@ func (r *runner) stream() outcome {
 	defer cancel(nil)
 	hb := r.spec.heartbeat()
 	silent := &fault.Error{Kind: fault.Retryable, Message: fmt.Sprintf("no batch and no keepalive within the heartbeat, %s", hb), Cause: ErrHeartbeat}
-	sk := &sink{r: r, ctx: ctx, watch: &watchdog{d: hb, expire: func() { cancel(silent) }}}
+	sk := newSink(r, ctx, cancel, &watchdog{d: hb, expire: func() { cancel(silent) }})
 	sk.watch.resume()
 
 	err := r.spec.Connector.OpenStream(ctx, wire.StreamRequest{
@@ -668,26 +678,63 @@ func kindOf(err error) fault.Kind {
 	return fault.KindOf(err)
 }
 
-// sink receives one open stream's batches and keepalives. The connector
-// calls it sequentially; its lock also orders those calls before finish,
-// after which the runner owns its state again.
+// sink receives one open stream's batches and keepalives and hands the
+// batches to its writer, which stores them. The connector calls Batch and
+// Keepalive sequentially; the writer runs beside it, so batches that
+// arrive while one commit is being synced are stored together in the next
+// (one fsync for all of them instead of one each). The sink holds at most
+// Options.MaxPending events not yet stored: a Batch that would exceed it
+// waits, and so the connector and the third party slow down.
+//
+// Its lock also orders those calls before finish, after which the runner
+// owns its state again; while the stream is open the runner's fields are
+// touched only under it.
 type sink struct {
-	r     *runner
-	ctx   context.Context // the stream's: cancelled by the heartbeat, Set and Close
-	watch *watchdog
+	r      *runner
+	ctx    context.Context   // the stream's: cancelled by the heartbeat, Set and Close
+	cancel func(cause error) // ends the stream when storing fails
+	watch  *watchdog
+	max    int           // Options.MaxPending
+	done   chan struct{} // closed when the writer has returned
 
 	mu        sync.Mutex
-	over      bool  // the stream has ended
-	delivered bool  // a batch was stored
-	err       error // why storing a batch failed
+	over      bool // the stream has ended: the writer stores what is pending and returns
+	pending   []wire.StreamBatch
+	events    int           // in pending
+	busy      bool          // the writer is storing
+	changed   chan struct{} // closed, and replaced, when any field above changes
+	delivered bool          // a batch was stored
+	err       error         // why storing a batch failed
 }
 
-// finish ends the sink, waiting for a call in progress, and returns
-// whether a batch was stored and why storing one failed.
+func newSink(r *runner, ctx context.Context, cancel func(error), watch *watchdog) *sink {
+	s := &sink{r: r, ctx: ctx, cancel: cancel, watch: watch, max: r.s.opts.MaxPending,
+		done: make(chan struct{}), changed: make(chan struct{})}
+	go s.write()
+	return s
+}
+
+// notify wakes whoever waits for a change; s.mu is held.
+func (s *sink) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// idle says that nothing received is waiting to be stored; s.mu is held.
+func (s *sink) idle() bool { return len(s.pending) == 0 && !s.busy }
+
+// finish ends the sink: it waits until the writer has stored what was
+// received (or given up after a failure, or because the stream was
+// cancelled), and returns whether a batch was stored and why storing one
+// failed.
 func (s *sink) finish() (delivered bool, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.over = true
+	s.notify()
+	s.mu.Unlock()
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.watch.stop()
 	return s.delivered, s.err
 }
@@ -699,35 +746,115 @@ func (s *sink) Keepalive(time.Time) error {
 	if s.over {
 		return errSessionOver
 	}
-	s.watch.resume()
+	if s.err != nil {
+		return s.err
+	}
+	if s.idle() {
+		s.watch.resume()
+	}
 	s.connect()
 	return nil
 }
 
-// Batch stores b's events with the position after them. It does not
-// return while Options.Backpressure reports a deep queue, and the
-// heartbeat does not run meanwhile: the silence is hub's own.
+// Batch queues b to be stored with the position after it. It waits while
+// the sink holds Options.MaxPending events (the writer waits while
+// Options.Backpressure reports a deep queue); the heartbeat does not run
+// while anything received is unstored: the silence is hub's own.
 func (s *sink) Batch(b wire.StreamBatch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.over {
-		return errSessionOver
+	for {
+		switch {
+		case s.over:
+			return errSessionOver
+		case s.err != nil:
+			return s.err
+		}
+		if s.events == 0 || s.events+len(b.Events) <= s.max {
+			break
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-s.ctx.Done():
+		}
+		s.mu.Lock()
+		if s.ctx.Err() != nil && !s.over && s.err == nil {
+			return fmt.Errorf("waiting to store a batch: %w", context.Cause(s.ctx))
+		}
 	}
 	s.watch.pause()
-	defer s.watch.resume()
 	s.connect()
-	if err := s.r.waitForQueue(s.ctx); err != nil {
-		return err
-	}
-	if err := s.r.store(b); err != nil {
-		s.err = err
-		return err
-	}
-	s.delivered = true
+	s.pending = append(s.pending, b)
+	s.events += len(b.Events)
+	s.notify()
 	return nil
 }
 
-// connect reports the stream connected on its first batch or keepalive.
+// write is the sink's writer: it stores every batch received, in order,
+// combining those that waited into one commit, until the stream has
+// ended and nothing is pending, or storing failed.
+func (s *sink) write() {
+	defer close(s.done)
+	for {
+		s.mu.Lock()
+		for len(s.pending) == 0 && !s.over {
+			ch := s.changed
+			s.mu.Unlock()
+			<-ch
+			s.mu.Lock()
+		}
+		if len(s.pending) == 0 {
+			s.mu.Unlock()
+			return // over, and everything received is stored
+		}
+		s.mu.Unlock()
+
+		// The stream's context bounds the wait: a stream cancelled
+		// while the queue is deep drops what it holds, which is asked
+		// for again from the stored position.
+		if err := s.r.waitForQueue(s.ctx); err != nil {
+			s.fail(err)
+			return
+		}
+		s.mu.Lock()
+		batches := s.pending
+		s.pending, s.events, s.busy = nil, 0, true
+		s.notify()
+		s.mu.Unlock()
+
+		err := s.r.store(batches, &s.mu)
+
+		s.mu.Lock()
+		s.busy = false
+		if err != nil {
+			s.mu.Unlock()
+			s.fail(err)
+			return
+		}
+		s.delivered = true
+		if s.idle() && !s.over {
+			s.watch.resume()
+		}
+		s.notify()
+		s.mu.Unlock()
+	}
+}
+
+// fail records why storing stopped, drops what is pending (it is asked
+// for again from the stored position) and ends the stream.
+func (s *sink) fail(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.pending, s.events = nil, 0
+	s.notify()
+	s.mu.Unlock()
+	s.cancel(err)
+}
+
+// connect reports the stream connected on its first batch or keepalive;
+// the sink's lock is held.
 func (s *sink) connect() {
 	r := s.r
 	if r.connected {
@@ -756,58 +883,76 @@ func (r *runner) waitForQueue(ctx context.Context) error {
 	return nil
 }
 
-// store persists b's events and the position after them, then advances
-// the in-memory position, and reports the batch.
-func (r *runner) store(b wire.StreamBatch) error {
+// store persists the events of batches, in order, and the position after
+// the last of them that has one, in one commit; then, holding mu (the
+// sink's lock, which guards the runner's fields while a stream is open),
+// it advances the in-memory position and reports what was stored.
+func (r *runner) store(batches []wire.StreamBatch, mu *sync.Mutex) error {
 	now := r.s.opts.Now()
-	evs := make([]ingest.Event, 0, len(b.Events))
+	n := 0
+	for _, b := range batches {
+		n += len(b.Events)
+	}
+	evs := make([]ingest.Event, 0, n)
 	skipped := 0
 	var newest time.Time
-	for _, e := range b.Events {
-		if e.ID == "" {
-			skipped++
-			continue
+	var pos []byte // the position after the last batch that has one
+	for _, b := range batches {
+		for _, e := range b.Events {
+			if e.ID == "" {
+				skipped++
+				continue
+			}
+			evs = append(evs, ingest.Event{Tenant: r.spec.Tenant, Trigger: r.spec.EventTrigger(), ID: e.ID, Payload: e.Payload, ReceivedAt: now})
+			if e.OccurredAt.After(newest) {
+				newest = e.OccurredAt
+			}
 		}
-		evs = append(evs, ingest.Event{Tenant: r.spec.Tenant, Trigger: r.spec.EventTrigger(), ID: e.ID, Payload: e.Payload, ReceivedAt: now})
-		if e.OccurredAt.After(newest) {
-			newest = e.OccurredAt
+		if len(b.Position) > 0 {
+			pos = b.Position
 		}
 	}
 	if skipped > 0 {
-		r.log.Error("the connector sent events without an id; they are not stored", "skipped", skipped, "batch", len(b.Events))
+		r.log.Error("the connector sent events without an id; they are not stored", "skipped", skipped, "events", n)
 	}
-	// A batch without a position leaves the stored one as it is: the
-	// third party gave none for these events.
-	pos := r.position
+	// Batches without a position leave the stored one as it is: the
+	// third party gave none for their events. Only the writer changes
+	// r.position while the stream is open, so reading it here is safe.
 	var puts []ingest.Put
-	if len(b.Position) > 0 {
-		pos = bytes.Clone(b.Position)
+	if pos != nil {
+		pos = bytes.Clone(pos)
 		puts = []ingest.Put{{Tenant: r.spec.Tenant, Kind: KindPosition, ID: r.spec.Workflow, Value: pos}}
+	} else {
+		pos = r.position
 	}
 
-	res := r.result()
-	res.Skipped = skipped
+	var stored, dups int
 	if len(evs) > 0 || !bytes.Equal(pos, r.position) {
 		// Persist, then advance: the events and the position after them
 		// are committed in one synced transaction, and only then does
 		// the in-memory position move, so a crash at any point resumes
 		// from a position that matches what is stored. The streamer's
 		// context, not the stream's, bounds the call: a trigger stopped
-		// by Set still stores the batch it holds.
+		// by Set still stores the batches it received.
 		results, err := r.s.opts.Ingest.AcceptWith(r.s.ctx, evs, puts)
 		if err != nil {
 			return &fault.Error{Kind: fault.Retryable, Message: fmt.Sprintf("store %d streamed events and the position: %v", len(evs), err), Cause: err}
 		}
-		r.position = pos
 		for _, x := range results {
 			if x.Status == ingest.Duplicate {
-				res.Duplicates++
+				dups++
 			} else {
-				res.Events++
+				stored++
 			}
 		}
 	}
-	if res.Events > 0 {
+
+	mu.Lock()
+	defer mu.Unlock()
+	r.position = pos
+	res := r.result()
+	res.Events, res.Duplicates, res.Skipped = stored, dups, skipped
+	if stored > 0 {
 		r.lastEventAt = now
 		res.LastEventAt = now
 	}
@@ -815,7 +960,7 @@ func (r *runner) store(b wire.StreamBatch) error {
 		res.Lag = max(res.At.Sub(newest), 0)
 	}
 	if len(evs) > 0 || skipped > 0 || len(puts) > 0 {
-		r.log.Debug("streamed", "events", res.Events, "duplicates", res.Duplicates, "skipped", skipped)
+		r.log.Debug("streamed", "batches", len(batches), "events", stored, "duplicates", dups, "skipped", skipped)
 		r.report(res)
 	}
 	return nil
