@@ -39,9 +39,12 @@ const (
 // auth to every request and turns failures into classified errors. It is
 // safe for concurrent use.
 type Client struct {
-	auth   Auth
-	hc     *http.Client
-	digest digestState
+	auth Auth
+	hc   *http.Client
+	// digests holds the Digest challenges answered so far, so requests
+	// after the first answer them without a 401 round trip.
+	digests     *digestCache
+	digestCreds string
 	// now is the clock Retry-After dates are measured against.
 	now func() time.Time
 }
@@ -61,12 +64,26 @@ func defaultHTTPClient() *http.Client {
 
 // NewClient returns a client applying auth. base supplies the transport,
 // redirect policy and timeout; nil means a default client with a timeout.
+// For Digest auth the client keeps the server's nonce between requests, so
+// reuse one client for a connection's requests rather than making one per
+// request.
 func NewClient(auth Auth, base *http.Client) *Client {
+	return newClient(auth, base, newDigestCache(maxDigestSessions))
+}
+
+// newClient is NewClient keeping Digest state in digests, which may be
+// shared with other clients (other calls, other connections): entries are
+// keyed by credentials and origin, so sharing never mixes them.
+func newClient(auth Auth, base *http.Client, digests *digestCache) *Client {
 	hc := base
 	if hc == nil {
 		hc = &http.Client{Timeout: defaultTimeout}
 	}
-	return &Client{auth: auth, hc: hc, now: time.Now}
+	c := &Client{auth: auth, hc: hc, digests: digests, now: time.Now}
+	if auth.Type == schema.AuthDigest {
+		c.digestCreds = digestCreds(auth.Username, auth.Password)
+	}
+	return c
 }
 
 // Do sends req with the connection's auth and returns the response when the
