@@ -68,6 +68,9 @@ type Options struct {
 	TriggerAlert time.Duration
 	// QueueHigh is the queue depth at which polling slows down.
 	QueueHigh int
+	// Sealer encrypts the webhook signing secrets kept in Store
+	// (secrets.Store.Sealer); without one they are stored in the clear.
+	Sealer Sealer
 }
 
 // OAuth provides OAuth 2.0 access tokens for connections, refreshing them

@@ -23,14 +23,28 @@ import (
 // kindSubscription holds a webhook trigger's subscription, by workflow.
 const kindSubscription = "subscription"
 
+// Sealer seals and opens small values with additional data that binds
+// each to its record (host/secrets.Sealer).
+type Sealer interface {
+	Seal(plaintext, ad []byte) (string, error)
+	Open(sealed string, ad []byte) ([]byte, error)
+}
+
 // subscription is a webhook trigger's registration: the signing secret
 // hub generated (or the third party returned) and the connector's state.
+//
+// In memory Secret holds the signing secret. In the store it is sealed
+// into SealedSecret when the engine has a Sealer: whoever can read the
+// Badger directory could otherwise forge deliveries. Records stored
+// before sealing hold it in Secret; they are read as they are and
+// rewritten sealed.
 type subscription struct {
-	Workflow string          `json:"workflow"`
-	ID       string          `json:"id,omitempty"`
-	Secret   string          `json:"secret"`
-	State    json.RawMessage `json:"state,omitempty"`
-	URL      string          `json:"url"`
+	Workflow     string          `json:"workflow"`
+	ID           string          `json:"id,omitempty"`
+	Secret       string          `json:"secret,omitempty"`
+	SealedSecret string          `json:"sealed_secret,omitempty"`
+	State        json.RawMessage `json:"state,omitempty"`
+	URL          string          `json:"url"`
 	// Connector is the "<source>@<version>" that made the subscription.
 	Connector string `json:"connector"`
 	// Subscribed is false while the third party has not confirmed the
@@ -147,6 +161,57 @@ func errorBody(msg string) []byte {
 	return b
 }
 
+// secretAD is the additional data a subscription's sealed secret is bound
+// to, so a sealed secret copied to another workflow's or tenant's record
+// does not open there.
+func secretAD(tenant, workflow string) []byte {
+	return []byte("hub webhook secret v1\x00" + tenant + "\x00" + workflow)
+}
+
+// encodeSubscription is s as the store keeps it under workflow: its
+// secret sealed when there is a Sealer.
+func (e *Engine) encodeSubscription(workflow string, s *subscription) ([]byte, error) {
+	rec := *s
+	if e.opts.Sealer != nil && rec.Secret != "" {
+		sealed, err := e.opts.Sealer.Seal([]byte(rec.Secret), secretAD(e.tenant, workflow))
+		if err != nil {
+			return nil, fmt.Errorf("seal the signing secret of workflow %q: %w", workflow, err)
+		}
+		rec.Secret, rec.SealedSecret = "", sealed
+	}
+	b, err := json.Marshal(&rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode the subscription of workflow %q: %w", workflow, err)
+	}
+	return b, nil
+}
+
+// decodeSubscription reads a stored subscription of workflow id. inClear
+// says its secret was stored in the clear and should be sealed now. A
+// secret that cannot be opened is an error, with the rest of the record
+// (enough to unsubscribe it) still returned.
+func (e *Engine) decodeSubscription(id string, v []byte) (s *subscription, inClear bool, err error) {
+	s = &subscription{}
+	if err := json.Unmarshal(v, s); err != nil {
+		return nil, false, fmt.Errorf("read the subscription of workflow %q: %w", id, err)
+	}
+	if s.Workflow == "" {
+		s.Workflow = id
+	}
+	if s.SealedSecret == "" {
+		return s, s.Secret != "" && e.opts.Sealer != nil, nil
+	}
+	if e.opts.Sealer == nil {
+		return s, false, fmt.Errorf("the signing secret of workflow %q is sealed and this engine has no Sealer", id)
+	}
+	plain, err := e.opts.Sealer.Open(s.SealedSecret, secretAD(e.tenant, id))
+	if err != nil {
+		return s, false, fmt.Errorf("open the signing secret of workflow %q: %w", id, err)
+	}
+	s.Secret, s.SealedSecret = string(plain), ""
+	return s, false, nil
+}
+
 func (e *Engine) subscription(workflow string) *subscription {
 	e.subsMu.Lock()
 	defer e.subsMu.Unlock()
@@ -158,11 +223,20 @@ func (e *Engine) subscription(workflow string) *subscription {
 // and removes those of triggers no longer applied.
 func (e *Engine) syncSubscriptions(rt *Runtime) {
 	stored := map[string]*subscription{}
+	// inClear: records whose secret is still in the clear; unopened: those
+	// whose sealed secret does not open (secrets.json replaced, or
+	// another data key), which are never overwritten.
+	inClear := map[string]bool{}
+	unopened := map[string]error{}
 	_ = e.st.View(func(tx *store.Tx) error {
 		return tx.Scan(e.tenant, kindSubscription, "", 0, func(id string, v []byte) error {
-			s := &subscription{}
-			if err := json.Unmarshal(v, s); err == nil {
+			s, c, err := e.decodeSubscription(id, v)
+			if s != nil {
 				stored[id] = s
+				inClear[id] = c
+			}
+			if s != nil && err != nil {
+				unopened[id] = err
 			}
 			return nil
 		})
@@ -177,7 +251,19 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 		c := rt.conns[f.conn]
 		fp := fingerprint(f, c)
 		prev, had := stored[name]
+		if err := unopened[name]; err != nil {
+			// A new secret would break a registration made with the old
+			// one, and the record may open again once the right
+			// secrets.json is back: leave it as it is.
+			e.log.Error("cannot read a webhook subscription's signing secret; deliveries to it are refused until the secret store that sealed it is restored", "workflow", name, "error", err)
+			e.health.failed(name, err)
+			continue
+		}
 		if had && prev.URL == url && prev.Subscribed && prev.Fingerprint == fp {
+			if inClear[name] {
+				// Stored before secrets were sealed: seal it now.
+				e.putSubscription(name, prev)
+			}
 			e.subsMu.Lock()
 			e.subs[name] = prev
 			e.subsMu.Unlock()
@@ -224,9 +310,7 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 			e.log.Warn("webhook subscription with the third party failed; register the URL by hand or fix and apply again", "workflow", name, "error", err)
 			e.health.failed(name, err)
 		}
-		b, _ := json.Marshal(s)
-		if err := e.st.Put(e.tenant, kindSubscription, name, b); err != nil {
-			e.log.Error("cannot store a webhook subscription", "workflow", name, "error", err)
+		if !e.putSubscription(name, s) {
 			continue
 		}
 		e.subsMu.Lock()
@@ -247,6 +331,20 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 		delete(e.subs, name)
 		e.subsMu.Unlock()
 	}
+}
+
+// putSubscription stores s, its secret sealed, and reports whether it
+// did; a failure is logged.
+func (e *Engine) putSubscription(name string, s *subscription) bool {
+	b, err := e.encodeSubscription(name, s)
+	if err == nil {
+		err = e.st.Put(e.tenant, kindSubscription, name, b)
+	}
+	if err != nil {
+		e.log.Error("cannot store a webhook subscription", "workflow", name, "error", err)
+		return false
+	}
+	return true
 }
 
 // fingerprint identifies a webhook trigger's subscription inputs.
