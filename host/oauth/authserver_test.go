@@ -35,8 +35,11 @@ type authServer struct {
 	// challenges records the code_challenge of each authorization request.
 	challenges []string
 	// deviceScript is what a device code's polls answer in turn before
-	// the token is issued.
+	// the token is issued: an RFC 6749 error code, "!503" for a server
+	// error without one, or "!drop" to close the connection unanswered.
 	deviceScript []string
+	// deviceAuths counts device authorization requests.
+	deviceAuths int
 }
 
 type asClient struct {
@@ -94,6 +97,12 @@ func (as *authServer) count(grant string) int {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	return as.requests[grant]
+}
+
+func (as *authServer) deviceAuthCount() int {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.deviceAuths
 }
 
 func (as *authServer) secrets() []string {
@@ -251,7 +260,19 @@ func (as *authServer) token(w http.ResponseWriter, r *http.Request) {
 		if len(d.script) > 0 && d.script[0] != "" {
 			next := d.script[0]
 			d.script = d.script[1:]
-			tokenError(w, http.StatusBadRequest, next, "")
+			switch next {
+			case "!503":
+				http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
+			case "!drop":
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err != nil {
+					as.t.Errorf("hijack: %v", err)
+					return
+				}
+				conn.Close()
+			default:
+				tokenError(w, http.StatusBadRequest, next, "")
+			}
 			return
 		}
 		delete(as.devices, r.PostForm.Get("device_code"))
@@ -290,6 +311,7 @@ func (as *authServer) device(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 		return
 	}
+	as.deviceAuths++
 	dc := as.random("dc-")
 	as.devices[dc] = &asDevice{client: id, script: slices.Clone(as.deviceScript)}
 	w.Header().Set("Content-Type", "application/json")

@@ -25,7 +25,7 @@ type Client struct {
 	// URLs and is the key in the TokenStore.
 	Name string
 	// ClientID and ClientSecret identify the application at the provider.
-	// A client without a secret is public and always uses PKCE.
+	// A client without a secret is public.
 	ClientID     string
 	ClientSecret string
 	// Scopes requested at authorization (or at the token endpoint for
@@ -48,16 +48,21 @@ type Client struct {
 	// com.example.hub:/oauth/callback for a native app that hands the
 	// callback to the host.
 	AllowedRedirects []string
-	// PKCE adds an RFC 7636 S256 code challenge. It is forced on for
-	// public clients.
+	// PKCE is ignored: every authorization code login, public or
+	// confidential client, sends an RFC 7636 S256 code challenge, as RFC
+	// 9700 §2.1.1 recommends.
+	//
+	// Deprecated: PKCE is always on; the field will be removed.
 	PKCE bool
 }
 
 // public reports whether the client has no secret to authenticate with.
 func (c *Client) public() bool { return c.ClientSecret == "" }
 
-// usesPKCE reports whether the authorization code grant adds a challenge.
-func (c *Client) usesPKCE() bool { return c.PKCE || c.public() }
+// binding is the client the tokens this Client obtains are issued to.
+func (c *Client) binding() Binding {
+	return Binding{ClientID: c.ClientID, TokenURL: c.TokenURL}
+}
 
 // secureEndpoint refuses an endpoint that would carry client secrets,
 // codes or tokens in clear over a network: https, or plain http only to

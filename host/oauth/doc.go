@@ -4,10 +4,24 @@
 //
 // A Manager holds one Client per OAuth connection (replaced as a set by
 // Register after hub apply). It supports three grants: authorization code
-// (RFC 6749 §4.1, with PKCE per RFC 7636 always on for public clients),
-// client credentials (RFC 6749 §4.4) and the device authorization grant
-// (RFC 8628). Tokens persist through a TokenStore; the package does not
-// encrypt them itself, the store does.
+// (RFC 6749 §4.1, with S256 PKCE per RFC 7636 for every client, public or
+// confidential, as RFC 9700 §2.1.1 recommends), client credentials (RFC
+// 6749 §4.4) and the device authorization grant (RFC 8628). Tokens persist
+// through a TokenStore; the package does not encrypt them itself, the
+// store does.
+//
+// A token is bound to the client that obtained it (client_id and
+// token_url, kept with the token by a BoundStore): when Register changes
+// either, the old client's access and refresh tokens are sent nowhere, the
+// connection needs a new login (client credentials simply fetch a new
+// token), and logins in progress for the old client end.
+//
+// A connection has at most one login in progress. A new authorization code
+// login replaces the older one; a device login started while one is
+// pending shows the pending user code again, unless it is about to expire.
+// While a login is pending Status says so, so that whoever started it can
+// tell its success from an older token's. Device polling rides out network
+// errors and server errors (RFC 8628 §3.5), a bounded number in a row.
 //
 // Token returns a token that is valid for at least RefreshSkew, refreshing
 // it first when needed. Refreshes are single-flight per connection, and a
@@ -20,6 +34,9 @@
 // endpoint binds whoever completes the provider's consent screen to the
 // connection, so the host must mount it behind its own authentication; the
 // callback needs none, because it only accepts a state this Manager issued.
+// Because anyone can call it, callbacks with a state it did not issue get
+// one generic answer and are counted in the log, at most once a minute,
+// rather than logged one by one.
 //
 // The package never writes a token, code, verifier or client secret to a
 // log line or an error string; it logs connection names and expiry times.

@@ -13,27 +13,63 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// attempt is a connection's latest login, by either grant: what Status
+// reports as login_pending, then login_failed or the token's state, and
+// what WaitLogin waits for. Its fields other than done are guarded by
+// Manager.mu.
+type attempt struct {
+	binding Binding   // the client the login runs for
+	expires time.Time // zero while a device flow has not been given its code
+
+	done  chan struct{} // closed by finish
+	err   error         // set before done is closed
+	ended time.Time     // when it finished
+}
+
+func newAttempt(b Binding, expires time.Time) *attempt {
+	return &attempt{binding: b, expires: expires, done: make(chan struct{})}
+}
+
+// finish completes the attempt at the given time; later calls do
+// nothing. The caller holds Manager.mu or owns a exclusively.
+func (a *attempt) finish(err error, at time.Time) {
+	select {
+	case <-a.done:
+	default:
+		a.err, a.ended = err, at
+		close(a.done)
+	}
+}
+
+// outcome reports the attempt as Status sees it at now: still pending, or
+// the error it failed with if that was less than loginTTL ago (long enough
+// for the hub connect that started it to notice). The caller holds
+// Manager.mu.
+func (a *attempt) outcome(now time.Time, expired error) (pending bool, failed error) {
+	select {
+	case <-a.done:
+		if a.err != nil && now.Before(a.ended.Add(loginTTL)) {
+			return false, a.err
+		}
+		return false, nil
+	default:
+	}
+	if a.expires.IsZero() || now.Before(a.expires) {
+		return true, nil
+	}
+	if now.Before(a.expires.Add(loginTTL)) {
+		return false, expired
+	}
+	return false, nil
+}
+
 // login is a server-side record of an authorization code login in
 // progress, found by its state parameter.
 type login struct {
+	*attempt
 	connection string
-	verifier   string // PKCE code verifier; empty without PKCE
+	verifier   string // PKCE code verifier
 	redirect   string // the redirect_uri sent, which the exchange must repeat
-	expires    time.Time
-
-	done chan struct{} // closed by finish
-	err  error         // set before done is closed
-}
-
-// finish completes the login for WaitLogin; later calls do nothing. The
-// caller holds Manager.mu or owns l exclusively.
-func (l *login) finish(err error) {
-	select {
-	case <-l.done:
-	default:
-		l.err = err
-		close(l.done)
-	}
 }
 
 // randomState returns 32 random bytes, base64url-encoded.
@@ -47,7 +83,10 @@ func randomState() (string, error) {
 
 // StartLogin begins an authorization code login for the connection and
 // returns the provider's authorization URL for a person to open. The login
-// must reach the callback within 10 minutes.
+// must reach the callback within 10 minutes. It sends an RFC 7636 S256
+// code challenge whatever the client: RFC 9700 §2.1.1 asks for PKCE from
+// confidential clients too, as it also stops an injected authorization
+// code from being redeemed.
 func (m *Manager) StartLogin(connection string) (string, error) {
 	rc, cn, err := m.lookup(connection)
 	if err != nil {
@@ -60,11 +99,11 @@ func (m *Manager) StartLogin(connection string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("oauth connection %q: %w", connection, err)
 	}
-	l := &login{connection: connection, redirect: rc.redirect, expires: m.now().Add(loginTTL), done: make(chan struct{})}
-	var opts []oauth2.AuthCodeOption
-	if rc.client.usesPKCE() {
-		l.verifier = oauth2.GenerateVerifier()
-		opts = append(opts, oauth2.S256ChallengeOption(l.verifier))
+	l := &login{
+		attempt:    newAttempt(rc.client.binding(), m.now().Add(loginTTL)),
+		connection: connection,
+		verifier:   oauth2.GenerateVerifier(),
+		redirect:   rc.redirect,
 	}
 
 	m.mu.Lock()
@@ -73,48 +112,59 @@ func (m *Manager) StartLogin(connection string) (string, error) {
 		switch {
 		case now.After(old.expires):
 			delete(m.logins, s)
-			old.finish(errLoginExpired(old.connection))
+			old.finish(errLoginExpired(old.connection), old.expires)
 		case old.connection == connection:
 			// One login per connection at a time: an older URL, perhaps
 			// handed out or leaked, can no longer bind the connection to
 			// whoever completes it (RFC 6749 §10.12).
 			delete(m.logins, s)
-			old.finish(fmt.Errorf("oauth connection %q: a newer login replaced this one", connection))
+			old.finish(fmt.Errorf("oauth connection %q: a newer login replaced this one", connection), now)
 		}
 	}
 	m.logins[state] = l
-	cn.lastLogin = l
+	cn.latest = l.attempt
 	m.mu.Unlock()
 
-	m.log.Info("oauth login started", "connection", connection, "pkce", l.verifier != "", "expires", l.expires)
-	return rc.client.config(rc.redirect).AuthCodeURL(state, opts...), nil
+	m.log.Info("oauth login started", "connection", connection, "expires", l.expires)
+	return rc.client.config(rc.redirect).AuthCodeURL(state, oauth2.S256ChallengeOption(l.verifier)), nil
 }
 
 func errLoginExpired(connection string) error {
 	return fmt.Errorf("oauth connection %q: the login took longer than %s; start it again", connection, loginTTL)
 }
 
-// WaitLogin waits for the connection's latest login (see StartLogin) to
-// reach the callback and returns its outcome: nil once the token is saved.
+// WaitLogin waits for the connection's latest login (StartLogin, or a
+// device flow started by Device) to finish and returns its outcome: nil
+// once the token is saved.
 func (m *Manager) WaitLogin(ctx context.Context, connection string) error {
 	_, cn, err := m.lookup(connection)
 	if err != nil {
 		return err
 	}
 	m.mu.Lock()
-	l := cn.lastLogin
+	a := cn.latest
+	var expires time.Time
+	if a != nil {
+		expires = a.expires
+	}
 	m.mu.Unlock()
-	if l == nil {
+	if a == nil {
 		return fmt.Errorf("oauth connection %q: no login started", connection)
 	}
-	timer := time.NewTimer(l.expires.Sub(m.now()))
-	defer timer.Stop()
+	var expired <-chan time.Time
+	if !expires.IsZero() {
+		timer := time.NewTimer(expires.Sub(m.now()))
+		defer timer.Stop()
+		expired = timer.C
+	}
 	select {
-	case <-l.done:
-		return l.err
+	case <-a.done:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return a.err
 	case <-ctx.Done():
 		return fmt.Errorf("oauth connection %q: wait for login: %w", connection, ctx.Err())
-	case <-timer.C:
+	case <-expired:
 		return errLoginExpired(connection)
 	}
 }
@@ -148,6 +198,35 @@ func (m *Manager) Handler() http.Handler {
 	return mux
 }
 
+// errInvalidState answers a callback whose state this Manager did not
+// issue for that connection, already used, or that expired. It is the same
+// for all of them and repeats nothing from the request: anyone can call
+// the callback, and the answer must neither tell them which states exist
+// nor carry their text.
+var errInvalidState = errors.New("this login link is not valid, was already used or has expired; start the login again from hub")
+
+// rejectLogInterval is how often rejected callback states are summarised
+// in the log.
+const rejectLogInterval = time.Minute
+
+// rejectState counts a callback rejected for its state. The callback is
+// public, so rejections are not logged one by one, which would let anyone
+// flood the log: the first is logged, then at most one summary a
+// rejectLogInterval with how many there were since the last line.
+func (m *Manager) rejectState() {
+	m.mu.Lock()
+	now := m.now()
+	m.rejected++
+	if !m.rejectLogged.IsZero() && now.Before(m.rejectLogged.Add(rejectLogInterval)) {
+		m.mu.Unlock()
+		return
+	}
+	n := m.rejected
+	m.rejected, m.rejectLogged = 0, now
+	m.mu.Unlock()
+	m.log.Warn("oauth callbacks rejected: unknown, used or expired login state", "count", n, "at_most_every", rejectLogInterval)
+}
+
 // callback completes a login: it checks the state, exchanges the code and
 // saves the token. Every failure leaves the store untouched.
 func (m *Manager) callback(ctx context.Context, name string, r *http.Request) error {
@@ -158,14 +237,31 @@ func (m *Manager) callback(ctx context.Context, name string, r *http.Request) er
 	m.mu.Lock()
 	l := m.logins[q.Get("state")]
 	delete(m.logins, q.Get("state"))
+	now := m.now()
+	var invalid error
+	switch {
+	case l == nil:
+		invalid = errInvalidState
+	case l.connection != name:
+		// The state is spent: whoever sent it to the wrong callback had
+		// it, so the login it belonged to must not complete either.
+		invalid = fmt.Errorf("oauth connection %q: its login state was sent to another connection's callback", l.connection)
+	case now.After(l.expires):
+		invalid = errLoginExpired(name)
+	}
+	if invalid != nil && l != nil {
+		l.finish(invalid, now)
+	}
 	m.mu.Unlock()
+	if invalid != nil {
+		m.rejectState()
+		return errInvalidState
+	}
 
 	fail := func(err error) error {
-		if l != nil {
-			m.mu.Lock()
-			l.finish(err)
-			m.mu.Unlock()
-		}
+		m.mu.Lock()
+		l.finish(err, m.now())
+		m.mu.Unlock()
 		m.log.Warn("oauth login failed", "connection", name, "error", err)
 		return err
 	}
@@ -174,19 +270,9 @@ func (m *Manager) callback(ctx context.Context, name string, r *http.Request) er
 		if d := q.Get("error_description"); d != "" {
 			msg += ": " + d
 		}
-		if l != nil && l.connection != name {
-			l = nil // not this connection's login to end
-		}
 		return fail(fmt.Errorf("oauth connection %q: %s", name, msg))
 	}
-	switch {
-	case l == nil:
-		return fail(fmt.Errorf("oauth connection %q: unknown or already used login state; start the login again", name))
-	case l.connection != name:
-		return fail(fmt.Errorf("oauth connection %q: the login state belongs to another connection", name))
-	case m.now().After(l.expires):
-		return fail(errLoginExpired(name))
-	case q.Get("code") == "":
+	if q.Get("code") == "" {
 		return fail(fmt.Errorf("oauth connection %q: the provider sent no authorization code", name))
 	}
 
@@ -194,22 +280,24 @@ func (m *Manager) callback(ctx context.Context, name string, r *http.Request) er
 	if err != nil {
 		return fail(err)
 	}
-	var opts []oauth2.AuthCodeOption
-	if l.verifier != "" {
-		opts = append(opts, oauth2.VerifierOption(l.verifier))
+	// The code was issued to the client the login started with; a new
+	// client_id or token_url must not receive it (Register ends such
+	// logins, this closes the race with it).
+	if rc.client.binding() != l.binding {
+		return fail(fmt.Errorf("oauth connection %q: its client_id or token_url changed during the login; start it again", name))
 	}
 	// The exchange repeats the redirect_uri the login sent, as RFC 6749
 	// §4.1.3 requires, not whatever the client says now.
 	cfg := rc.client.config(l.redirect)
-	t, err := cfg.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.http), q.Get("code"), opts...)
+	t, err := cfg.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.http), q.Get("code"), oauth2.VerifierOption(l.verifier))
 	if err != nil {
 		return fail(fmt.Errorf("oauth connection %q: exchange authorization code: %w", name, safeError(err)))
 	}
-	if err := m.connected(ctx, name, cn, t); err != nil {
+	if err := m.connected(ctx, name, cn, t, l.binding); err != nil {
 		return fail(err)
 	}
 	m.mu.Lock()
-	l.finish(nil)
+	l.finish(nil, m.now())
 	m.mu.Unlock()
 	return nil
 }

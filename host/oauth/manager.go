@@ -48,6 +48,7 @@ type Options struct {
 // connections. Its methods are safe for concurrent use.
 type Manager struct {
 	store   TokenStore
+	bound   BoundStore // store, if it keeps bindings; else nil
 	http    *http.Client
 	baseURL string
 	now     func() time.Time
@@ -60,6 +61,10 @@ type Manager struct {
 	clients map[string]*registered
 	conns   map[string]*conn
 	logins  map[string]*login // by state
+	// rejected counts callbacks refused for their state since
+	// rejectLogged, when the last summary was logged.
+	rejected     int
+	rejectLogged time.Time
 }
 
 // registered is a validated Client with the redirect URL it uses.
@@ -74,14 +79,20 @@ type conn struct {
 	// connection's token: the single flight. It is a channel so waiters
 	// can give up when their context ends.
 	sem chan struct{}
-	// unsaved is a token the store refused; guarded by sem. It is kept so
-	// a rotated refresh token is not lost, and saved again next time.
-	unsaved *oauth2.Token
+	// unsaved is a token the store refused, and the client it was issued
+	// to; guarded by sem. It is kept so a rotated refresh token is not
+	// lost, and saved again next time.
+	unsaved      *oauth2.Token
+	unsavedBound Binding
 
 	// Guarded by Manager.mu.
 	reauth      string // why a new login is needed; empty if not
 	lastRefresh time.Time
-	lastLogin   *login
+	latest      *attempt    // the latest login, by either grant
+	device      *deviceFlow // the latest device flow
+	// bound is the client the stored token was issued to, as far as this
+	// process knows; zero if it has seen no token yet.
+	bound Binding
 }
 
 // New returns a Manager with no connections registered.
@@ -101,6 +112,7 @@ func New(opts Options) (*Manager, error) {
 		conns:   make(map[string]*conn),
 		logins:  make(map[string]*login),
 	}
+	m.bound, _ = opts.Store.(BoundStore)
 	if m.http == nil {
 		m.http = http.DefaultClient
 	}
@@ -132,7 +144,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 // It checks every client first and changes nothing if any is invalid.
 // State kept for a connection that stays registered (re-authorisation
 // needed, last refresh) survives; logins in progress for a connection that
-// is removed fail.
+// is removed, or whose client_id or token_url changes, fail: the code or
+// device code they wait for was issued to the old client.
 func (m *Manager) Register(clients []Client) error {
 	next, err := m.check(clients)
 	if err != nil {
@@ -172,8 +185,31 @@ func (m *Manager) check(clients []Client) (map[string]*registered, error) {
 func (m *Manager) install(next map[string]*registered) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	now := m.now()
+	// ended says why a login for the named connection can no longer
+	// complete, or nil if it can.
+	ended := func(name string, b Binding) error {
+		rc, ok := next[name]
+		switch {
+		case !ok:
+			return errRemoved
+		case rc.client.binding() != b:
+			return errClientChanged
+		}
+		return nil
+	}
+	for name, rc := range m.clients {
+		if nrc, ok := next[name]; ok && nrc.client.binding() != rc.client.binding() {
+			m.log.Warn("oauth connection's client_id or token_url changed: its tokens will not be sent to the new client; log in again", "connection", name)
+		}
+	}
 	m.clients = next
-	for name := range m.conns {
+	for name, cn := range m.conns {
+		if cn.device != nil {
+			if err := ended(name, cn.device.binding); err != nil {
+				cn.device.cancel(err)
+			}
+		}
 		if _, ok := next[name]; !ok {
 			delete(m.conns, name)
 		}
@@ -184,9 +220,9 @@ func (m *Manager) install(next map[string]*registered) error {
 		}
 	}
 	for state, l := range m.logins {
-		if _, ok := next[l.connection]; !ok {
+		if err := ended(l.connection, l.binding); err != nil {
 			delete(m.logins, state)
-			l.finish(fmt.Errorf("oauth connection %q was removed", l.connection))
+			l.finish(fmt.Errorf("oauth connection %q: %w", l.connection, err), now)
 		}
 	}
 	return nil
@@ -247,7 +283,7 @@ func (m *Manager) Token(ctx context.Context, connection string) (*oauth2.Token, 
 		return nil, fmt.Errorf("oauth connection %q: wait for token: %w", connection, err)
 	}
 	defer release()
-	t, err := m.current(ctx, rc, cn)
+	t, err := m.usable(ctx, rc, cn)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +306,7 @@ func (m *Manager) Invalidate(ctx context.Context, connection, usedAccessToken st
 		return fmt.Errorf("oauth connection %q: wait to invalidate: %w", connection, err)
 	}
 	defer release()
-	t, err := m.current(ctx, rc, cn)
+	t, err := m.usable(ctx, rc, cn)
 	if err != nil {
 		return err
 	}
@@ -283,24 +319,105 @@ func (m *Manager) Invalidate(ctx context.Context, connection, usedAccessToken st
 	return err
 }
 
-// current returns the connection's token: one the store refused last time
-// (saved now), else the stored one. It returns nil when there is none. The
-// caller holds cn.sem.
-func (m *Manager) current(ctx context.Context, rc *registered, cn *conn) (*oauth2.Token, error) {
+// current returns the connection's token and the client it was issued
+// to: a token the store refused last time (saved now), else the stored
+// one. It returns nil when there is none. The caller holds cn.sem.
+func (m *Manager) current(ctx context.Context, rc *registered, cn *conn) (*oauth2.Token, Binding, error) {
 	name := rc.client.Name
 	if cn.unsaved != nil {
-		if err := m.store.Save(ctx, name, cn.unsaved); err != nil {
-			return nil, fmt.Errorf("oauth connection %q: save token: %w", name, err)
+		if err := m.save(ctx, cn, name, cn.unsaved, cn.unsavedBound); err != nil {
+			return nil, Binding{}, fmt.Errorf("oauth connection %q: save token: %w", name, err)
 		}
-		t := cn.unsaved
-		cn.unsaved = nil
-		return clone(t), nil
+		t, b := cn.unsaved, cn.unsavedBound
+		cn.unsaved, cn.unsavedBound = nil, Binding{}
+		return clone(t), b, nil
 	}
-	t, err := m.store.Load(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("oauth connection %q: load token: %w", name, err)
+	return m.load(ctx, rc, cn)
+}
+
+// usable is current without a token issued to another client than the
+// connection's: for client credentials it is as if there were none (a new
+// one needs no person); otherwise it is a *ReauthRequired, so that neither
+// the access token nor the refresh token reaches the new client or its
+// token endpoint. The caller holds cn.sem.
+func (m *Manager) usable(ctx context.Context, rc *registered, cn *conn) (*oauth2.Token, error) {
+	t, b, err := m.current(ctx, rc, cn)
+	if err != nil || t == nil {
+		return nil, err
+	}
+	if why := stale(rc, b); why != "" {
+		if rc.client.Grant == GrantClientCredentials {
+			return nil, nil
+		}
+		return nil, &ReauthRequired{Connection: rc.client.Name, Reason: why}
 	}
 	return t, nil
+}
+
+// stale says why a token issued to b must not be used by the connection's
+// client, or returns "" if it may.
+func stale(rc *registered, b Binding) string {
+	cur := rc.client.binding()
+	switch {
+	case b.ClientID != cur.ClientID:
+		return "its client_id changed since the token was issued, and the old client's tokens are not sent to the new one"
+	case b.TokenURL != cur.TokenURL:
+		return "its token_url changed since the token was issued, and the old endpoint's tokens are not sent to the new one"
+	}
+	return ""
+}
+
+// load reads the connection's token and the client it was issued to. A
+// token whose record has no binding (a plain TokenStore, or a record
+// saved before hub kept them) is bound to what this process knows of it,
+// and failing that to the current client: the best guess for a token
+// hub kept before, and from then on a change of client is noticed.
+func (m *Manager) load(ctx context.Context, rc *registered, cn *conn) (*oauth2.Token, Binding, error) {
+	name := rc.client.Name
+	var (
+		t   *oauth2.Token
+		b   Binding
+		err error
+	)
+	if m.bound != nil {
+		t, b, err = m.bound.LoadBound(ctx, name)
+	} else {
+		t, err = m.store.Load(ctx, name)
+	}
+	if err != nil {
+		return nil, Binding{}, fmt.Errorf("oauth connection %q: load token: %w", name, err)
+	}
+	if t == nil {
+		return nil, Binding{}, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b == (Binding{}) {
+		b = cn.bound
+	}
+	if b == (Binding{}) {
+		b = rc.client.binding()
+	}
+	cn.bound = b
+	return t, b, nil
+}
+
+// save stores the connection's token with the client it was issued to,
+// in one write if the store keeps bindings.
+func (m *Manager) save(ctx context.Context, cn *conn, name string, t *oauth2.Token, b Binding) error {
+	var err error
+	if m.bound != nil {
+		err = m.bound.SaveBound(ctx, name, t, b)
+	} else {
+		err = m.store.Save(ctx, name, t)
+	}
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	cn.bound = b
+	m.mu.Unlock()
+	return nil
 }
 
 // fresh reports whether t is usable for at least the refresh skew. A token
@@ -366,8 +483,8 @@ func (m *Manager) renew(ctx context.Context, rc *registered, cn *conn, old *oaut
 	// the old refresh token, so the new one must be durable before anyone
 	// uses the new access token. If the store fails, keep the token in
 	// memory and save it on the next call rather than lose it.
-	if err := m.store.Save(ctx, name, t); err != nil {
-		cn.unsaved = t
+	if err := m.save(ctx, cn, name, t, rc.client.binding()); err != nil {
+		cn.unsaved, cn.unsavedBound = t, rc.client.binding()
 		m.log.Error("oauth token refreshed but not saved", "connection", name, "error", err)
 		return nil, fmt.Errorf("oauth connection %q: save refreshed token: %w", name, err)
 	}
@@ -389,18 +506,18 @@ func (m *Manager) needReauth(cn *conn, name, reason string) error {
 }
 
 // connected saves a token obtained by a login (authorization code or device
-// grant) and clears any need for re-authorisation.
-func (m *Manager) connected(ctx context.Context, name string, cn *conn, t *oauth2.Token) error {
+// grant) from the client b and clears any need for re-authorisation.
+func (m *Manager) connected(ctx context.Context, name string, cn *conn, t *oauth2.Token, b Binding) error {
 	release, err := cn.acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("oauth connection %q: wait to save token: %w", name, err)
 	}
 	defer release()
 	t = m.normalize(t, "")
-	if err := m.store.Save(ctx, name, t); err != nil {
+	if err := m.save(ctx, cn, name, t, b); err != nil {
 		return fmt.Errorf("oauth connection %q: save token: %w", name, err)
 	}
-	cn.unsaved = nil
+	cn.unsaved, cn.unsavedBound = nil, Binding{}
 	m.mu.Lock()
 	cn.reauth = ""
 	cn.lastRefresh = m.now()
@@ -445,9 +562,18 @@ const (
 	StatusConnected Status = "connected"
 	// StatusNeedsLogin: no token has been obtained yet.
 	StatusNeedsLogin Status = "needs_login"
-	// StatusNeedsReauth: the provider revoked the refresh token, or the
-	// token expired without one; a person must log in again.
+	// StatusNeedsReauth: the provider revoked the refresh token, the token
+	// expired without one, or the connection's client_id or token_url
+	// changed since it was issued; a person must log in again.
 	StatusNeedsReauth Status = "needs_reauth"
+	// StatusLoginPending: a login (StartLogin or Device) is waiting for a
+	// person. A token stored before it is still used meanwhile.
+	StatusLoginPending Status = "login_pending"
+	// StatusLoginFailed: the latest login ended without a token less than
+	// ten minutes ago (denied, expired, refused by the provider, replaced
+	// or its client changed); Reason says why. A token stored before it
+	// is still used. After ten minutes the state is the token's again.
+	StatusLoginFailed Status = "login_failed"
 )
 
 // State describes a connection for status pages and hub connect.
@@ -455,7 +581,7 @@ type State struct {
 	Connection string
 	Grant      string
 	Status     Status
-	// Reason says why StatusNeedsReauth.
+	// Reason says why StatusNeedsReauth or StatusLoginFailed.
 	Reason string
 	// Expiry of the stored access token; zero if none or unknown.
 	Expiry time.Time
@@ -466,24 +592,42 @@ type State struct {
 
 // Status reports a connection's state. It reads the store, hence the
 // context.
+//
+// A login in progress shows as StatusLoginPending from the moment
+// StartLogin returns or Device shows its code, until it ends: whoever
+// started it can poll Status and know that StatusConnected afterwards is
+// that login's doing, not an older token's.
 func (m *Manager) Status(ctx context.Context, connection string) (State, error) {
 	rc, cn, err := m.lookup(connection)
 	if err != nil {
 		return State{}, err
 	}
+	t, b, err := m.load(ctx, rc, cn)
+	if err != nil {
+		return State{}, err
+	}
 	m.mu.Lock()
 	s := State{Connection: connection, Grant: rc.client.Grant, Reason: cn.reauth, LastRefresh: cn.lastRefresh}
-	m.mu.Unlock()
-	t, err := m.store.Load(ctx, connection)
-	if err != nil {
-		return State{}, fmt.Errorf("oauth connection %q: load token: %w", connection, err)
+	var (
+		pending bool
+		failed  error
+	)
+	if cn.latest != nil {
+		pending, failed = cn.latest.outcome(m.now(), errLoginExpired(connection))
 	}
+	m.mu.Unlock()
 	if t != nil {
 		s.Expiry = t.Expiry
 	}
 	switch {
+	case pending:
+		s.Status = StatusLoginPending
 	case s.Reason != "":
 		s.Status = StatusNeedsReauth
+	case t != nil && rc.client.Grant != GrantClientCredentials && stale(rc, b) != "":
+		s.Status, s.Reason = StatusNeedsReauth, stale(rc, b)
+	case failed != nil:
+		s.Status, s.Reason = StatusLoginFailed, failed.Error()
 	case t != nil || rc.client.Grant == GrantClientCredentials:
 		s.Status = StatusConnected
 	default:

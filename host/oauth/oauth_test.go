@@ -45,6 +45,10 @@ type recordingStore struct {
 }
 
 func (s *recordingStore) Save(ctx context.Context, connection string, t *oauth2.Token) error {
+	return s.SaveBound(ctx, connection, t, Binding{})
+}
+
+func (s *recordingStore) SaveBound(ctx context.Context, connection string, t *oauth2.Token, b Binding) error {
 	s.mu.Lock()
 	if s.failNext {
 		s.failNext = false
@@ -53,7 +57,7 @@ func (s *recordingStore) Save(ctx context.Context, connection string, t *oauth2.
 	}
 	s.saves = append(s.saves, *t)
 	s.mu.Unlock()
-	return s.MemoryStore.Save(ctx, connection, t)
+	return s.MemoryStore.SaveBound(ctx, connection, t, b)
 }
 
 func (s *recordingStore) saveCount() int {
@@ -269,15 +273,17 @@ func TestLogin_StartLoginThenWaitLogin(t *testing.T) {
 	}
 }
 
-func TestLogin_ConfidentialClientWithoutPKCE(t *testing.T) {
+// RFC 9700 §2.1.1: PKCE for confidential clients too, and the server's
+// check of the verifier passes.
+func TestLogin_ConfidentialClientUsesPKCETooByDefault(t *testing.T) {
 	e := newEnv(t)
 	e.register(t, e.codeClient(t, "salesforce", "s3cret-client-value"))
 	e.login(t, "salesforce")
 	if e.stored(t, "salesforce") == nil {
 		t.Fatal("no token stored")
 	}
-	if len(e.as.challenges) != 1 || e.as.challenges[0] != "" {
-		t.Errorf("code_challenge = %q, want none for a confidential client without PKCE", e.as.challenges)
+	if len(e.as.challenges) != 1 || e.as.challenges[0] == "" {
+		t.Errorf("code_challenge = %q, want one S256 challenge for a confidential client", e.as.challenges)
 	}
 }
 
@@ -288,6 +294,9 @@ func TestCallback_RejectsBadLoginsAndStoresNothing(t *testing.T) {
 		// provider issued for a fresh login of "github".
 		callback func(t *testing.T, e *env, issued *url.URL) string
 		want     string
+		// status is github's afterwards: a forged state leaves the real
+		// login pending, anything else ends it.
+		status Status
 	}{{
 		name: "unknown state",
 		callback: func(t *testing.T, e *env, issued *url.URL) string {
@@ -295,20 +304,23 @@ func TestCallback_RejectsBadLoginsAndStoresNothing(t *testing.T) {
 			q.Set("state", "forged")
 			return e.callback("github") + "?" + q.Encode()
 		},
-		want: "unknown or already used login state",
+		want:   "not valid, was already used or has expired",
+		status: StatusLoginPending,
 	}, {
 		name: "expired state",
 		callback: func(t *testing.T, e *env, issued *url.URL) string {
 			e.clock.advance(loginTTL + time.Second)
 			return issued.String()
 		},
-		want: "longer than 10m0s",
+		want:   "not valid, was already used or has expired",
+		status: StatusLoginFailed,
 	}, {
 		name: "state of another connection",
 		callback: func(t *testing.T, e *env, issued *url.URL) string {
 			return e.callback("gitlab") + "?" + issued.RawQuery
 		},
-		want: "belongs to another connection",
+		want:   "not valid, was already used or has expired",
+		status: StatusLoginFailed,
 	}, {
 		name: "missing verifier, rejected by the server",
 		callback: func(t *testing.T, e *env, issued *url.URL) string {
@@ -317,7 +329,8 @@ func TestCallback_RejectsBadLoginsAndStoresNothing(t *testing.T) {
 			e.m.mu.Unlock()
 			return issued.String()
 		},
-		want: "invalid_grant: code_verifier does not match",
+		want:   "invalid_grant: code_verifier does not match",
+		status: StatusLoginFailed,
 	}, {
 		name: "redirect URI differs from the authorization request's",
 		callback: func(t *testing.T, e *env, issued *url.URL) string {
@@ -326,20 +339,23 @@ func TestCallback_RejectsBadLoginsAndStoresNothing(t *testing.T) {
 			e.m.mu.Unlock()
 			return issued.String()
 		},
-		want: "invalid_grant: redirect_uri does not match",
+		want:   "invalid_grant: redirect_uri does not match",
+		status: StatusLoginFailed,
 	}, {
 		name: "provider error",
 		callback: func(t *testing.T, e *env, issued *url.URL) string {
 			q := url.Values{"state": {issued.Query().Get("state")}, "error": {"access_denied"}, "error_description": {"the user said no"}}
 			return e.callback("github") + "?" + q.Encode()
 		},
-		want: "the provider refused the login: access_denied: the user said no",
+		want:   "the provider refused the login: access_denied: the user said no",
+		status: StatusLoginFailed,
 	}, {
 		name: "no code",
 		callback: func(t *testing.T, e *env, issued *url.URL) string {
 			return e.callback("github") + "?state=" + url.QueryEscape(issued.Query().Get("state"))
 		},
-		want: "no authorization code",
+		want:   "no authorization code",
+		status: StatusLoginFailed,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -355,8 +371,8 @@ func TestCallback_RejectsBadLoginsAndStoresNothing(t *testing.T) {
 			if e.store.saveCount() != 0 {
 				t.Errorf("a token was stored")
 			}
-			if s := e.status(t, "github"); s.Status != StatusNeedsLogin {
-				t.Errorf("status = %s, want needs_login", s.Status)
+			if s := e.status(t, "github"); s.Status != tt.status {
+				t.Errorf("status = %s, want %s", s.Status, tt.status)
 			}
 		})
 	}
