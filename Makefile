@@ -115,7 +115,7 @@ $(BUF):
 	mkdir -p .tools && npm install --silent --prefix .tools @bufbuild/buf@$(BUF_VERSION)
 
 ## bench: host->plugin call benchmarks beside a bare go-plugin gRPC echo; durable ingest with group commit;
-## then hub serve end to end with hubload, ingest only and full delivery (BENCH_DURATION each)
+## then hub serve end to end with hubload: ingest only, full delivery, a stream and a stalled stream (BENCH_DURATION each)
 BENCH_DURATION    ?= 20s
 BENCH_CONCURRENCY ?= 64
 HUBLOAD           := $(BIN)/hubload
@@ -128,6 +128,10 @@ bench: build
 		[ -z "$$out" ] || echo "$$out" | tee -a bench.out; \
 		[ $$rc -eq 0 ] || exit $$rc; \
 	done
+	@echo "hubload -mode stream -stall -rate 5000 -duration $(BENCH_DURATION)"; \
+	out=$$($(HUBLOAD) -hub $(HUB) -mode stream -stall -rate 5000 -duration $(BENCH_DURATION)); rc=$$?; \
+	[ -z "$$out" ] || echo "$$out" | tee -a bench.out; \
+	exit $$rc
 
 clean:
 	rm -rf $(BIN) .hub bench.out

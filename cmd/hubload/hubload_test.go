@@ -458,7 +458,7 @@ func TestGrowth_ComparesTheHalvesPeaks(t *testing.T) {
 }
 
 func TestStreamWorkspace_ReadsTheWarehouseStreamAndRunsNoStep(t *testing.T) {
-	src := streamWorkspaceHCL("http://127.0.0.1:5555", "http://127.0.0.1:4321")
+	src := streamWorkspaceHCL("http://127.0.0.1:5555", "http://127.0.0.1:4321", false)
 	if _, diags := hclparse.NewParser().ParseHCL([]byte(src), "main.hcl"); diags.HasErrors() {
 		t.Fatalf("not HCL: %s\n%s", diags, src)
 	}
@@ -471,8 +471,37 @@ func TestStreamWorkspace_ReadsTheWarehouseStreamAndRunsNoStep(t *testing.T) {
 	}
 }
 
+func TestStreamWorkspace_StallRunsTheFullModesStepForEveryEvent(t *testing.T) {
+	src := streamWorkspaceHCL("http://127.0.0.1:5555", "http://127.0.0.1:4321", true)
+	if _, diags := hclparse.NewParser().ParseHCL([]byte(src), "main.hcl"); diags.HasErrors() {
+		t.Fatalf("not HCL: %s\n%s", diags, src)
+	}
+	for _, want := range []string{`trigger "warehouse" "stream"`, `when = true`, `action     = "deliver"`,
+		`url  = "http://127.0.0.1:4321/load"`, `body = { id = event.id }`, `retry {`, `on_error = "dead_letter"`} {
+		if !strings.Contains(src, want) {
+			t.Errorf("main.hcl lacks %q", want)
+		}
+	}
+	if strings.Contains(src, "when = false") {
+		t.Error("a stalled run's trigger runs no step")
+	}
+}
+
+func TestWarehouseOptions_StallNeverDropsHubWithinTheRun(t *testing.T) {
+	o := options{mode: modeStream, window: 1024, duration: 20 * time.Second, drain: time.Minute}
+	if w, keep := warehouseOptions(o); w.StreamBuffer != 2048 || keep != 8192 {
+		t.Errorf("window run: buffer %d, retention %d", w.StreamBuffer, keep)
+	}
+	o.stall, o.rate = true, 5000
+	w, keep := warehouseOptions(o)
+	if w.StreamBuffer < 100_000 || keep != 0 || w.PingInterval <= o.duration {
+		t.Errorf("stalled run: buffer %d (want every event sent), retention %d (want 0: all), ping every %s (want after the run)",
+			w.StreamBuffer, keep, w.PingInterval)
+	}
+}
+
 func TestStreamLoad_EveryEventSentIsSeenPersisted(t *testing.T) {
-	wh, err := startWarehouse(64)
+	wh, err := startWarehouse(warehouse.Options{StreamBuffer: 64}, 256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,5 +553,120 @@ func TestParseFlags_StreamModeNeedsAWindow(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"-mode", "stream", "-window", "0"}, io.Discard); err == nil {
 		t.Fatal("-window 0 accepted")
+	}
+}
+
+func TestParseFlags_StallNeedsStreamModeAndARate(t *testing.T) {
+	o, err := parseFlags([]string{"-mode", "stream", "-stall", "-rate", "5000"}, io.Discard)
+	if err != nil || !o.stall || o.rate != 5000 {
+		t.Fatalf("%+v, %v", o, err)
+	}
+	for _, args := range [][]string{{"-mode", "stream", "-stall"}, {"-mode", "full", "-stall", "-rate", "5000"},
+		{"-mode", "ingest", "-stall", "-rate", "5000"}} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+func TestPace_EventIIsDueAtStartPlusIOverRate(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	p := pace{start: t0, rate: 20_000} // one event every 50 µs
+	for _, c := range []struct {
+		after time.Duration
+		due   int
+	}{
+		{-time.Millisecond, 0},
+		{0, 1}, // event 0 is due at the start
+		{49 * time.Microsecond, 1},
+		{50 * time.Microsecond, 2},
+		{time.Millisecond, 21}, // a timer that wakes 1 ms late finds 20 more due
+		{time.Second, 20_001},
+	} {
+		if got := p.due(t0.Add(c.after)); got != c.due {
+			t.Errorf("due after %s = %d, want %d", c.after, got, c.due)
+		}
+	}
+	if got := p.at(3); got != t0.Add(150*time.Microsecond) {
+		t.Errorf("at(3) = %s", got.Sub(t0))
+	}
+	// An awkward rate: whatever the rounding, the event at(i) names is
+	// due then and not before, so a sender woken at at(i) sends it.
+	odd := pace{start: t0, rate: 3}
+	for i := range 10 {
+		if due := odd.due(odd.at(i)); due != i+1 {
+			t.Fatalf("due(at(%d)) = %d", i, due)
+		}
+		if due := odd.due(odd.at(i).Add(-time.Nanosecond)); due != i {
+			t.Fatalf("due(at(%d) - 1ns) = %d", i, due)
+		}
+	}
+}
+
+func TestPace_ALateEventIsRecordedAsSentWhenDue(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	p := pace{start: t0, rate: 1000}
+	due := t0.Add(5 * time.Millisecond) // event 5
+	if got := p.sendTime(5, due.Add(40*time.Millisecond)); !got.Equal(due) {
+		t.Errorf("sent 40 ms late: recorded %s after the start, want its due time", got.Sub(t0))
+	}
+	if got := p.sendTime(5, due); !got.Equal(due) {
+		t.Errorf("sent on time: recorded %s", got.Sub(t0))
+	}
+}
+
+func TestGenerate_RateIsKeptAboveTimerGranularity(t *testing.T) {
+	sim := warehouse.New(warehouse.Options{})
+	p := newPersistence()
+	// 20,000 a second: far more than one sleep per event could reach.
+	elapsed := generate(t.Context(), sim, "SKU", p, generateOptions{duration: 200 * time.Millisecond, rate: 20_000})
+	sent, _, _ := p.counts()
+	if most := 1 + int(20_000*elapsed.Seconds()); sent < most/2 || sent > most {
+		t.Fatalf("sent %d in %s, want about %d", sent, elapsed, most)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := 1; i < len(p.sent); i++ {
+		if d := p.sent[i].Sub(p.sent[i-1]); d != 50*time.Microsecond {
+			t.Fatalf("events %d and %d recorded %s apart, want their due times 50µs apart", i-1, i, d)
+		}
+	}
+}
+
+func TestGenerate_NoWindowSendsWithNothingPersisted(t *testing.T) {
+	sim := warehouse.New(warehouse.Options{})
+	p := newPersistence()
+	generate(t.Context(), sim, "SKU", p, generateOptions{duration: 50 * time.Millisecond, rate: 10_000})
+	if sent, persisted, _ := p.counts(); sent < 10 || persisted != 0 {
+		t.Fatalf("sent %d, persisted %d: a window of 0 must not hold sending back", sent, persisted)
+	}
+}
+
+func TestPersistence_CountsPersistsByWhenTheyWereRead(t *testing.T) {
+	p := newPersistence()
+	t0 := time.Unix(100, 0)
+	for i := range 4 {
+		p.sending(t0.Add(time.Duration(i) * time.Millisecond))
+	}
+	p.persisted(1, t0.Add(2*time.Millisecond))
+	p.persisted(3, t0.Add(10*time.Millisecond))
+	if first, second := p.persistedBetween(t0, t0.Add(5*time.Millisecond)), p.persistedBetween(t0.Add(5*time.Millisecond), t0.Add(20*time.Millisecond)); first != 1 || second != 2 {
+		t.Fatalf("halves %d, %d; want 1, 2", first, second)
+	}
+}
+
+func TestAcceptedCounter_AsksForAnUncompressedAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("Accept-Encoding"); got != "identity" {
+			w.Header().Set("Content-Encoding", "gzip")
+			fmt.Fprintf(w, "Accept-Encoding %q", got)
+			return
+		}
+		fmt.Fprintf(w, "hub_events_accepted_total{workflow=%q} 42\n", Workflow)
+	}))
+	defer srv.Close()
+	c := acceptedCounter{client: srv.Client(), url: srv.URL, workflow: Workflow}
+	if n, err := c.read(t.Context()); err != nil || n != 42 {
+		t.Fatalf("read = %d, %v", n, err)
 	}
 }

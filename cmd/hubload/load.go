@@ -13,9 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // SignatureHeader is the example connector's incoming trigger's signature
@@ -165,8 +164,10 @@ type fireOptions struct {
 	concurrency int
 	duration    time.Duration
 	bodySize    int
-	// rate caps the events sent per second across all senders; 0 sends
-	// each as soon as the sender's previous one was answered.
+	// rate paces the events across all senders on one schedule (see
+	// pace): a sender takes the next event and posts it when it is due,
+	// or at once when it is already late; 0 sends each as soon as the
+	// sender's previous one was answered.
 	rate float64
 }
 
@@ -191,17 +192,17 @@ func fire(ctx context.Context, o fireOptions) firing {
 		errs     []string
 	}
 	results := make([]result, o.concurrency)
-	var limit *rate.Limiter
-	if o.rate > 0 {
-		limit = rate.NewLimiter(rate.Limit(o.rate), 1)
-	}
 	var wg sync.WaitGroup
 	start := time.Now()
+	sched := pace{start: start, rate: o.rate}
+	var next atomic.Int64 // the schedule's next event
 	for w := range o.concurrency {
 		wg.Go(func() {
 			r := &results[w]
+			timer := time.NewTimer(time.Hour)
+			timer.Stop()
 			for seq := 0; ctx.Err() == nil; seq++ {
-				if limit != nil && limit.Wait(ctx) != nil {
+				if o.rate > 0 && !sleep(ctx, timer, time.Until(sched.at(int(next.Add(1)-1)))) {
 					return // the run ended while waiting for a turn
 				}
 				id := o.runID + "-" + strconv.Itoa(w) + "-" + strconv.Itoa(seq)

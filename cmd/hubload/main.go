@@ -9,7 +9,7 @@
 //	hubload -mode ingest|full|stream [-hub bin/hub] [-duration 20s]
 //	        [-concurrency 64] [-rate 0] [-body 1024] [-window 1024]
 //	        [-drain 60s] [-fault none|503|429|down] [-fault-for 2s]
-//	        [-workspace DIR] [-keep]
+//	        [-stall] [-workspace DIR] [-keep] [-cpuprofile FILE]
 //
 // Mode ingest measures acceptance alone: the trigger's when is false, so
 // events are stored and routed and no step runs. Mode full adds the step:
@@ -19,18 +19,43 @@
 // -rate paces the senders, to see latency at a rate the workflow keeps up
 // with.
 //
+// -rate is a schedule, not a token bucket: event i is due at start +
+// i/rate, and whoever sends it (a free sender, or the stream generator)
+// sends every event already due at once and sleeps only until the next
+// is due, so rates far above the timer's millisecond granularity are
+// reached, and a sender that fell behind catches up. In stream mode an
+// event sent after its due time is recorded as sent at its due time, so
+// a generator held up by the window or by hub does not hide that delay
+// from the e2e latency (no coordinated omission); ingest and full mode
+// time each request from when it was actually posted.
+//
 // Mode stream measures a stream trigger: hubload serves an in-process
 // warehouse simulator (host/sandbox/warehouse) on loopback, and the http
 // connector's stream trigger reads its WebSocket event stream. hubload
 // changes one SKU's stock as fast as it can (or at -rate), each change one
 // event, while at most -window events are sent and not yet persisted, and
-// reads hub serve's hub_events_accepted_total every 5 ms: the stream is one
-// ordered connection, so a count of n means the first n events are stored,
-// and each one's e2e latency runs from its send to the first read that
-// covered it (so it is rounded up by up to 5 ms and a scrape). The trigger's
-// when is false: only persistence is measured. memory_flat says whether hub
-// serve's resident size in the second half of the run stayed within 10% (or
-// 8 MiB) of the first half's.
+// reads hub serve's hub_events_accepted_total every 5 ms (uncompressed, so
+// the scrapes cost hub serve little): the stream is one ordered
+// connection, so a count of n means the first n events are stored, and
+// each one's e2e latency runs from its send to the first read that covered
+// it (so it is rounded up by up to 5 ms and a scrape). The trigger's when
+// is false: only persistence is measured. memory_flat says whether hub
+// serve's resident size in the second half of the run stayed within 10%
+// (or 8 MiB) of the first half's, and host_rss_growth_mb by how much it
+// grew.
+//
+// Stream mode with -stall measures a stalled consumer: the trigger's when
+// is true and every event runs the full mode's deliver step, to a sink
+// that holds every request unanswered, so hub serve's queue fills and its
+// stream trigger has to stop reading (the engine holds the stream once
+// more than 10,000 jobs are queued). hubload sends at -rate (required)
+// for -duration with no window, to a simulator that keeps every event and
+// buffers all of them for hub serve, so hub serve is never dropped as a
+// slow client. accepted_first_half and accepted_second_half count the
+// events persisted in each half of the sending: under a working
+// backpressure the second is (near) 0, with memory_flat true. At the end
+// the sink answers the held requests 503 and hub serve is stopped. Events
+// not persisted are the point, not a failure.
 //
 // -fault makes the sink fail for -fault-for, starting a third of the way into
 // the run: answer 503, answer 429 with Retry-After: 1, or reset every
@@ -41,8 +66,10 @@
 //
 // It needs hub and the example connector built and installed (make build);
 // HUB_PLUGIN_DIR, when set, is passed on to hub. Exit status: 0 when the run
-// completed (load errors are reported, not fatal), 1 when it could not run or
-// an accepted event was never delivered, 2 for bad flags.
+// completed (load errors are reported, not fatal), 1 when it could not run,
+// hub serve did not stop cleanly, an accepted event was never delivered
+// (full mode) or a sent one never persisted (stream mode without -stall),
+// 2 for bad flags.
 package main
 
 import (
@@ -96,6 +123,7 @@ type options struct {
 	workspace   string
 	keep        bool
 	cpuProfile  string
+	stall       bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -115,6 +143,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.workspace, "workspace", "", "the workspace directory to write and serve (default: a new temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary workspace (with hub serve's log in serve.log)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write hubload's own CPU profile to this file (hub serve's: set HUB_CPUPROFILE)")
+	fs.BoolVar(&o.stall, "stall", false, "stream mode: a stalled consumer; every event runs a step the sink never answers, and hubload sends at -rate with no window")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -141,42 +170,51 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-fault needs -mode full: in ingest mode nothing reaches the sink")
 	case o.faultFor <= 0:
 		return o, errors.New("-fault-for must be positive")
+	case o.stall && o.mode != modeStream:
+		return o, errors.New("-stall needs -mode stream")
+	case o.stall && o.rate <= 0:
+		return o, errors.New("-stall needs a -rate (e.g. -rate 5000): with no window, sending as fast as possible only measures hubload")
 	}
 	return o, nil
 }
 
 // report is the JSON line hubload prints.
 type report struct {
-	Mode          string  `json:"mode"`
-	DurationS     float64 `json:"duration_s"`
-	Concurrency   int     `json:"concurrency"`
-	Rate          float64 `json:"rate"`
-	BodyBytes     int     `json:"body_bytes"`
-	Accepted      int     `json:"accepted"`
-	AcceptedPerS  float64 `json:"accepted_per_s"`
-	AckP50MS      float64 `json:"ack_p50_ms"`
-	AckP99MS      float64 `json:"ack_p99_ms"`
-	Completed     int     `json:"completed"`
-	CompletedPerS float64 `json:"completed_per_s"`
-	E2EP50MS      float64 `json:"e2e_p50_ms"`
-	E2EP99MS      float64 `json:"e2e_p99_ms"`
-	Sent          int     `json:"sent,omitempty"`
-	Window        int     `json:"window,omitempty"`
-	Errors        int     `json:"errors"`
-	Fault         string  `json:"fault"`
-	SinkRequests  int     `json:"sink_requests"`
-	Duplicates    int     `json:"duplicates"`
-	HostRSSMB     float64 `json:"host_rss_mb"`
-	HostHWMMB     float64 `json:"host_hwm_mb"`
-	PluginRSSMB   float64 `json:"plugin_rss_mb"`
-	HostCPUS      float64 `json:"host_cpu_s"`
-	PluginCPUS    float64 `json:"plugin_cpu_s"`
-	LoadCPUS      float64 `json:"hubload_cpu_s"`
-	QueueGrowing  bool    `json:"queue_growing"`
-	HostRSSGrowMB float64 `json:"host_rss_growth_mb,omitempty"`
-	MemoryFlat    *bool   `json:"memory_flat,omitempty"` // stream mode only
-	Go            string  `json:"go"`
-	CPUs          int     `json:"cpus"`
+	Mode          string   `json:"mode"`
+	DurationS     float64  `json:"duration_s"`
+	Concurrency   int      `json:"concurrency"`
+	Rate          float64  `json:"rate"`
+	BodyBytes     int      `json:"body_bytes"`
+	Accepted      int      `json:"accepted"`
+	AcceptedPerS  float64  `json:"accepted_per_s"`
+	AckP50MS      float64  `json:"ack_p50_ms"`
+	AckP99MS      float64  `json:"ack_p99_ms"`
+	Completed     int      `json:"completed"`
+	CompletedPerS float64  `json:"completed_per_s"`
+	E2EP50MS      float64  `json:"e2e_p50_ms"`
+	E2EP99MS      float64  `json:"e2e_p99_ms"`
+	Sent          int      `json:"sent,omitempty"`
+	Window        int      `json:"window,omitempty"`
+	Errors        int      `json:"errors"`
+	Fault         string   `json:"fault"`
+	SinkRequests  int      `json:"sink_requests"`
+	Duplicates    int      `json:"duplicates"`
+	HostRSSMB     float64  `json:"host_rss_mb"`
+	HostHWMMB     float64  `json:"host_hwm_mb"`
+	PluginRSSMB   float64  `json:"plugin_rss_mb"`
+	HostCPUS      float64  `json:"host_cpu_s"`
+	PluginCPUS    float64  `json:"plugin_cpu_s"`
+	LoadCPUS      float64  `json:"hubload_cpu_s"`
+	QueueGrowing  bool     `json:"queue_growing"`
+	HostRSSGrowMB *float64 `json:"host_rss_growth_mb,omitempty"` // stream mode only
+	MemoryFlat    *bool    `json:"memory_flat,omitempty"`        // stream mode only
+	// Stream mode with -stall only: how many events persisted in the
+	// first and in the second half of the sending.
+	AcceptedFirstHalf  *int   `json:"accepted_first_half,omitempty"`
+	AcceptedSecondHalf *int   `json:"accepted_second_half,omitempty"`
+	Stalled            bool   `json:"stalled,omitempty"`
+	Go                 string `json:"go"`
+	CPUs               int    `json:"cpus"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -242,18 +280,18 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 		return nil, err
 	}
 	defer snk.Close()
+	if o.stall {
+		snk.Stall(true) // released before hub serve is stopped
+	}
 
 	src := workspaceHCL(o.mode, snk.URL())
 	var wh *warehouseSim
 	if o.mode == modeStream {
-		// The simulator's buffer per stream client is twice the window,
-		// so hub serve, never more than a window behind, is never
-		// closed as a slow client.
-		if wh, err = startWarehouse(2 * o.window); err != nil {
+		if wh, err = startWarehouse(warehouseOptions(o)); err != nil {
 			return nil, err
 		}
 		defer wh.close()
-		src = streamWorkspaceHCL(wh.url, snk.URL())
+		src = streamWorkspaceHCL(wh.url, snk.URL(), o.stall)
 	}
 	dataDir, err := writeWorkspace(dir, src)
 	if err != nil {
@@ -282,7 +320,11 @@ func load(ctx context.Context, o options, dir string, stderr io.Writer) (*report
 	if o.mode == modeStream {
 		rep, err := measureStream(ctx, o, srv, wh, mem)
 		selfCPU, _ := readCPU(os.Getpid())
+		if rep != nil {
+			rep.SinkRequests = snk.Requests()
+		}
 		stopped = true
+		snk.Stall(false) // the held deliveries are answered 503
 		if serr := srv.stop(30 * time.Second); serr != nil {
 			err = errors.Join(err, fmt.Errorf("%w\n%s", serr, srv.logTail()))
 		}
@@ -405,6 +447,7 @@ func measureStream(ctx context.Context, o options, srv *server, wh *warehouseSim
 		problems = append(problems, run.watchErr)
 	}
 	grew, flat := growth(mem.hostRSS(), run.start, run.start.Add(run.elapsed))
+	grewMB := mb(grew)
 	rep := &report{
 		Mode: o.mode, DurationS: math.Round(run.elapsed.Seconds()*100) / 100,
 		Rate: o.rate, Window: o.window, Sent: run.sent,
@@ -412,12 +455,17 @@ func measureStream(ctx context.Context, o options, srv *server, wh *warehouseSim
 		Fault:     faultNone,
 		HostRSSMB: mb(m.HostRSS), HostHWMMB: mb(m.HostHWM), PluginRSSMB: mb(m.PluginRSS),
 		HostCPUS: seconds(m.HostCPU), PluginCPUS: seconds(m.PluginCPU),
-		HostRSSGrowMB: mb(grew), MemoryFlat: &flat,
+		HostRSSGrowMB: &grewMB, MemoryFlat: &flat,
 		Go: runtime.Version(), CPUs: runtime.NumCPU(),
 	}
 	rep.Completed = rep.Accepted
 	rep.CompletedPerS = rep.AcceptedPerS
 	rep.E2EP50MS, rep.E2EP99MS = summary(run.latencies)
+	if o.stall {
+		rep.Window = 0 // not applied
+		rep.Stalled = true
+		rep.AcceptedFirstHalf, rep.AcceptedSecondHalf = &run.firstHalf, &run.secondHalf
+	}
 	// Persistence kept up when, as sending stopped, fewer than one
 	// second's worth of sent events were still waiting.
 	rep.QueueGrowing = float64(run.backlog) > rep.AcceptedPerS

@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/hubhq/hub/host/sandbox/warehouse"
 )
@@ -28,13 +27,14 @@ type warehouseSim struct {
 	err chan error // Serve's result
 }
 
-// startWarehouse serves a new simulator on a free loopback port. Its
-// per-client buffer holds buffer events: a stream client further behind
-// than that is closed (and resumes), so the generator must never let more
-// than buffer events wait unpersisted. It keeps 4*buffer events for resume.
-func startWarehouse(buffer int) (*warehouseSim, error) {
-	sim := warehouse.New(warehouse.Options{StreamBuffer: buffer})
-	sim.SetRetention(4 * buffer)
+// startWarehouse serves a new simulator configured by opts on a free
+// loopback port, keeping the last retention events for resume (0: every
+// event). Its per-client buffer holds opts.StreamBuffer events: a stream
+// client further behind than that is closed (and resumes), so the
+// generator must never let more than that wait unpersisted.
+func startWarehouse(opts warehouse.Options, retention int) (*warehouseSim, error) {
+	sim := warehouse.New(opts)
+	sim.SetRetention(retention)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("warehouse simulator: listen: %w", err)
@@ -47,6 +47,22 @@ func startWarehouse(buffer int) (*warehouseSim, error) {
 	}
 	go func() { w.err <- w.srv.Serve(ln) }()
 	return w, nil
+}
+
+// warehouseOptions configure the simulator of a stream run, and say how
+// many events it keeps for resume.
+func warehouseOptions(o options) (warehouse.Options, int) {
+	if o.stall {
+		// Nothing may drop hub serve within the run when it stops
+		// reading: the buffer holds every event the run sends, every
+		// event is kept, and the first ping (which a peer that stopped
+		// reading does not answer) comes after the run.
+		n := int(math.Ceil(o.rate*o.duration.Seconds())) + o.window
+		return warehouse.Options{StreamBuffer: n, PingInterval: o.duration + o.drain}, 0
+	}
+	// The buffer per stream client is twice the window, so hub serve,
+	// never more than a window behind, is never closed as a slow client.
+	return warehouse.Options{StreamBuffer: 2 * o.window}, 8 * o.window
 }
 
 // close ends the simulator's server and its streams.
@@ -96,6 +112,10 @@ func (a acceptedCounter) read(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read accepted count: %w", err)
 	}
+	// Scraped every few milliseconds: compressing each answer would cost
+	// hub serve CPU the measurement then charges to it. Setting the header
+	// also keeps the transport from asking for gzip and decompressing.
+	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("read accepted count: %w", err)
@@ -103,6 +123,9 @@ func (a acceptedCounter) read(ctx context.Context) (int64, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("read accepted count: GET %s: %s", a.url, resp.Status)
+	}
+	if enc := resp.Header.Get("Content-Encoding"); enc != "" && enc != "identity" {
+		return 0, fmt.Errorf("read accepted count: GET %s: answered with Content-Encoding %s despite Accept-Encoding: identity", a.url, enc)
 	}
 	return parseAccepted(resp.Body, a.workflow)
 }
@@ -156,6 +179,19 @@ func (p *persistence) counts() (sent, persisted int, changed <-chan struct{}) {
 	return len(p.sent), len(p.latencies), p.changed
 }
 
+// persistedBetween is how many events persisted at a time in [from, to).
+func (p *persistence) persistedBetween(from, to time.Time) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for i, l := range p.latencies {
+		if at := p.sent[i].Add(l); !at.Before(from) && at.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
 // result returns the latencies of the persisted events.
 func (p *persistence) result() []time.Duration {
 	p.mu.Lock()
@@ -190,29 +226,34 @@ func watch(ctx context.Context, c acceptedCounter, base int64, interval time.Dur
 // generateOptions say how to change stock.
 type generateOptions struct {
 	duration time.Duration
-	// rate caps the changes per second; 0 makes them as fast as the
-	// window lets.
+	// rate is the changes per second, on a schedule (see pace); 0 makes
+	// them as fast as the window lets.
 	rate float64
-	// window is the most events sent and not yet persisted.
+	// window is the most events sent and not yet persisted; 0 sets no
+	// limit.
 	window int
 }
 
 // generate changes one SKU's stock for duration (or until ctx ends), each
 // change one event on the stream, recording each send in p. It returns
-// how long it sent.
+// how long it sent. With a rate, an event sent late (after waiting for
+// the window, say) is recorded as sent when it was due.
 func generate(ctx context.Context, sim *warehouse.Sim, sku string, p *persistence, o generateOptions) time.Duration {
 	ctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
-	var limit *rate.Limiter
-	if o.rate > 0 {
-		limit = rate.NewLimiter(rate.Limit(o.rate), 1)
-	}
 	start := time.Now()
-	for qty := 1; ctx.Err() == nil; qty++ {
-		if limit != nil && limit.Wait(ctx) != nil {
-			break
+	sched := pace{start: start, rate: o.rate}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for i := 0; ctx.Err() == nil; i++ {
+		if o.rate > 0 {
+			// Every event already due goes at once; sleep only when
+			// this one is not due yet.
+			if now := time.Now(); i >= sched.due(now) && !sleep(ctx, timer, sched.at(i).Sub(now)) {
+				break
+			}
 		}
-		for {
+		for o.window > 0 {
 			sent, persisted, changed := p.counts()
 			if sent-persisted < o.window {
 				break
@@ -225,8 +266,12 @@ func generate(ctx context.Context, sim *warehouse.Sim, sku string, p *persistenc
 		}
 		// The send time is taken before the change: the event is
 		// published under the simulator's lock within SetStock.
-		p.sending(time.Now())
-		sim.SetStock(sku, qty) // qty differs from the last, so every call is a change
+		sent := time.Now()
+		if o.rate > 0 {
+			sent = sched.sendTime(i, sent)
+		}
+		p.sending(sent)
+		sim.SetStock(sku, i+1) // differs from the last quantity, so every call is a change
 	}
 	return time.Since(start)
 }
@@ -239,12 +284,17 @@ type streamRun struct {
 	elapsed   time.Duration // sending
 	settled   time.Duration // from the first send to the last persist
 	backlog   int           // events sent and not yet persisted as sending ended
-	watchErr  error
+	// firstHalf and secondHalf are how many events persisted in the first
+	// and in the second half of the sending.
+	firstHalf, secondHalf int
+	watchErr              error
 }
 
 // streamLoad warms the stream up (one event, waited for), then generates
 // stock changes and watches them persist, then waits up to drain for the
-// rest.
+// rest. With o.stall the consumer is stalled: there is no window, and
+// events not persisted are what is measured, not an error, so it does not
+// wait for them.
 func streamLoad(ctx context.Context, wh *warehouseSim, counter acceptedCounter, o options) (streamRun, error) {
 	const sku = "HUBLOAD-SKU"
 	// Warm-up: hub serve's stream connects on its own schedule; the
@@ -260,15 +310,23 @@ func streamLoad(ctx context.Context, wh *warehouseSim, counter acceptedCounter, 
 	watched := make(chan error, 1)
 	go func() { watched <- watch(wctx, counter, base, 5*time.Millisecond, p) }()
 
+	g := generateOptions{duration: o.duration, rate: o.rate, window: o.window}
+	if o.stall {
+		// The point is that hub serve must stop reading, not that
+		// hubload stops sending.
+		g.window = 0
+	}
 	start := time.Now()
-	elapsed := generate(ctx, wh.sim, sku, p, generateOptions{duration: o.duration, rate: o.rate, window: o.window})
+	elapsed := generate(ctx, wh.sim, sku, p, g)
 	sent, persisted, _ := p.counts()
 	backlog := sent - persisted
+	mid, end := start.Add(elapsed/2), start.Add(elapsed)
+	firstHalf, secondHalf := p.persistedBetween(start, mid), p.persistedBetween(mid, end)
 
 	dctx, cancel := context.WithTimeout(ctx, o.drain)
 	defer cancel()
 drain:
-	for {
+	for !o.stall {
 		sent, persisted, changed := p.counts()
 		if persisted >= sent {
 			break
@@ -280,7 +338,8 @@ drain:
 		}
 	}
 	stopWatch()
-	run := streamRun{watchErr: <-watched, start: start, elapsed: elapsed, backlog: backlog, latencies: p.result()}
+	run := streamRun{watchErr: <-watched, start: start, elapsed: elapsed, backlog: backlog, latencies: p.result(),
+		firstHalf: firstHalf, secondHalf: secondHalf}
 	run.sent, _, _ = p.counts()
 	if n := len(run.latencies); n > 0 {
 		// The last event persisted at its send time plus its latency.
@@ -288,7 +347,7 @@ drain:
 		run.settled = p.sent[n-1].Add(p.latencies[n-1]).Sub(start)
 		p.mu.Unlock()
 	}
-	if missing := run.sent - len(run.latencies); missing > 0 {
+	if missing := run.sent - len(run.latencies); missing > 0 && !o.stall {
 		return run, fmt.Errorf("%d of %d events sent were not persisted within %s", missing, run.sent, o.drain)
 	}
 	return run, nil

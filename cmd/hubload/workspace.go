@@ -39,13 +39,22 @@ workflow "` + Workflow + `" {
   trigger "load" "incoming" {
     mode = "webhook"` + when + `
   }
+` + deliverStep(sinkURL, "{ id = event.id, sent_at = event.sent_at }") + `
+}
+`
+}
 
+// deliverStep is the full mode's step: the example connector's deliver
+// action POSTs body (an HCL object expression) to the sink, retried as a
+// workflow delivering to a third party would be.
+func deliverStep(sinkURL, body string) string {
+	return `
   action "deliver" {
     connection = "load"
     action     = "deliver"
     input = {
       url  = ` + strconv.Quote(sinkURL+"/"+Workflow) + `
-      body = { id = event.id, sent_at = event.sent_at }
+      body = ` + body + `
     }
     retry {
       attempts = 20
@@ -54,17 +63,32 @@ workflow "` + Workflow + `" {
       max      = "2s"
     }
     on_error = "dead_letter"
-  }
-}
-`
+  }`
 }
 
 // streamWorkspaceHCL is the workspace of a stream run: the http
 // connector's stream trigger (configured as in examples/stream) reads the
 // warehouse simulator's event stream. The trigger's when is false, as in
 // ingest mode, so what is measured is the stream stored durably; the
-// deliver step is declared only because a workflow needs one.
-func streamWorkspaceHCL(warehouseURL, sinkURL string) string {
+// deliver step is declared only because a workflow needs one. With stall
+// the consumer is stalled instead: when is true and every event runs the
+// full mode's deliver step, to a sink that holds every request, so hub
+// serve's queue fills and its stream trigger has to stop reading.
+func streamWorkspaceHCL(warehouseURL, sinkURL string, stall bool) string {
+	when := "\n    when = false # store every event, run no step"
+	step := `
+  action "deliver" {
+    connection = "load"
+    action     = "deliver"
+    input = {
+      url  = ` + strconv.Quote(sinkURL+"/"+Workflow) + `
+      body = { id = event.id }
+    }
+  }`
+	if stall {
+		when = "\n    when = true # a stalled consumer: every event runs the step, which the sink never answers"
+		step = deliverStep(sinkURL, "{ id = event.id }")
+	}
 	return `# Written by hubload (cmd/hubload); rewritten on every run.
 
 hub {
@@ -88,8 +112,7 @@ connection "load" {
 
 workflow "` + Workflow + `" {
   trigger "warehouse" "stream" {
-    mode = "stream"
-    when = false # store every event, run no step
+    mode = "stream"` + when + `
     config = {
       path          = "/api/stream"
       resume_param  = "since"
@@ -104,15 +127,7 @@ workflow "` + Workflow + `" {
       expired_code  = "position_expired"
     }
   }
-
-  action "deliver" {
-    connection = "load"
-    action     = "deliver"
-    input = {
-      url  = ` + strconv.Quote(sinkURL+"/"+Workflow) + `
-      body = { id = event.id }
-    }
-  }
+` + step + `
 }
 `
 }
