@@ -9,12 +9,12 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/runset"
 	"github.com/hubhq/hub/host/store"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/wire"
@@ -65,10 +65,7 @@ type Trigger struct {
 	Connector wire.Connector
 }
 
-// key identifies a trigger among the running ones.
-type key struct{ tenant, workflow string }
-
-func (t Trigger) key() key { return key{t.Tenant, t.Workflow} }
+func (t Trigger) key() runset.Key { return runset.Key{Tenant: t.Tenant, Workflow: t.Workflow} }
 
 // eventTrigger is the ingest trigger name of t's events.
 func (t Trigger) eventTrigger() string { return t.Workflow + "/" + t.Name }
@@ -180,14 +177,7 @@ type Poller struct {
 	// ctx is cancelled by Close: it ends waits and in-flight calls.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu      sync.Mutex
-	runners map[key]*runner // guarded by mu: the running triggers
-	// last is the newest runner of each trigger that has not returned,
-	// running or stopping; a new runner waits for it. Guarded by mu.
-	last   map[key]*runner
-	closed bool // guarded by mu
+	set    *runset.Set[Trigger] // the running triggers
 }
 
 // New returns a Poller running no triggers; Set starts them. It panics
@@ -224,14 +214,9 @@ func New(opts Options) *Poller {
 		opts.Rand = rand.Float64
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Poller{
-		opts:    opts,
-		log:     opts.Logger,
-		ctx:     ctx,
-		cancel:  cancel,
-		runners: make(map[key]*runner),
-		last:    make(map[key]*runner),
-	}
+	p := &Poller{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel}
+	p.set = runset.New(same, func(t Trigger) runset.Runner { return p.newRunner(t) })
+	return p
 }
 
 // Set makes triggers the running set. A trigger not running yet starts and
@@ -246,7 +231,7 @@ func New(opts Options) *Poller {
 // others are still applied. After Close, Set returns ErrClosed.
 func (p *Poller) Set(triggers []Trigger) error {
 	var errs []error
-	want := make(map[key]Trigger, len(triggers))
+	want := make(map[runset.Key]Trigger, len(triggers))
 	for _, t := range triggers {
 		if err := t.validate(); err != nil {
 			errs = append(errs, err)
@@ -259,31 +244,18 @@ func (p *Poller) Set(triggers []Trigger) error {
 		want[t.key()] = t
 	}
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
+	if err := p.set.Apply(want, nil); errors.Is(err, runset.ErrClosed) {
 		return ErrClosed
-	}
-	for k, r := range p.runners {
-		if t, ok := want[k]; ok && same(r.spec, t) {
-			delete(want, k) // running as it should
-			continue
-		}
-		r.halt()
-		delete(p.runners, k)
-	}
-	for _, t := range want {
-		p.start(t)
 	}
 	return errors.Join(errs...)
 }
 
-// start runs t. Its goroutine first waits until the previous one of the
-// same trigger, if any, has returned, so one cursor never has two writers.
-// p.mu is held.
-func (p *Poller) start(t Trigger) {
+// newRunner makes the runner of t; the set runs it once the previous
+// runner of the same trigger, if any, has returned, so one cursor never
+// has two writers.
+func (p *Poller) newRunner(t Trigger) *runner {
 	t.Config = bytes.Clone(t.Config)
-	r := &runner{
+	return &runner{
 		p:     p,
 		spec:  t,
 		conn:  t.Conn,
@@ -292,42 +264,18 @@ func (p *Poller) start(t Trigger) {
 		done:  make(chan struct{}),
 		nudge: make(chan struct{}, 1),
 	}
-	if prev, ok := p.last[t.key()]; ok {
-		r.prev = prev.done
-	}
-	p.runners[t.key()] = r
-	p.last[t.key()] = r
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer p.forget(r)
-		defer close(r.done)
-		r.run(p.ctx)
-	}()
-}
-
-// forget drops r from p.last once it has returned, unless a newer runner
-// of its trigger took its place.
-func (p *Poller) forget(r *runner) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.last[r.spec.key()] == r {
-		delete(p.last, r.spec.key())
-	}
 }
 
 // PollNow cuts short the wait for the next tick of a running trigger,
 // which then polls at once (a wait after a failure is not cut short: the
 // poll follows the backoff). It reports whether the trigger is running.
 func (p *Poller) PollNow(tenant, workflow string) bool {
-	p.mu.Lock()
-	r, ok := p.runners[key{tenant, workflow}]
-	p.mu.Unlock()
+	run, ok := p.set.Get(runset.Key{Tenant: tenant, Workflow: workflow})
 	if !ok {
 		return false
 	}
 	select {
-	case r.nudge <- struct{}{}:
+	case run.(*runner).nudge <- struct{}{}:
 	default: // a nudge is already pending
 	}
 	return true
@@ -339,17 +287,9 @@ func (p *Poller) PollNow(tenant, workflow string) bool {
 // together or not at all, so the page is fetched again after a restart.
 // Close does not close the ingester or the store; close them after it.
 func (p *Poller) Close() {
-	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-		for k, r := range p.runners {
-			r.halt()
-			delete(p.runners, k)
-		}
-		p.cancel()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
+	p.set.Stop()
+	p.cancel()
+	p.set.Wait()
 }
 
 // runner is the goroutine of one trigger.
@@ -358,19 +298,18 @@ type runner struct {
 	spec Trigger // as given to Set, to compare with the next Set
 	log  hclog.Logger
 
-	prev  <-chan struct{} // done of the runner this one replaces, or nil
-	stop  chan struct{}   // closed by halt
-	done  chan struct{}   // closed when run has returned
-	nudge chan struct{}   // PollNow; capacity 1
+	stop  chan struct{} // closed by Stop
+	done  chan struct{} // closed when run has returned
+	nudge chan struct{} // PollNow; capacity 1
 
 	// Owned by the goroutine.
 	conn     wire.Connection // spec.Conn, or what Refresh returned
 	failures int             // consecutive failures, for the backoff
 }
 
-// halt asks the runner to stop after its in-flight poll. p.mu is held, so
-// it is called once.
-func (r *runner) halt() { close(r.stop) }
+// Stop implements runset.Runner: the runner stops after its in-flight
+// poll. The set calls it once.
+func (r *runner) Stop() { close(r.stop) }
 
 // stopped reports whether the runner should return.
 func (r *runner) stopped(ctx context.Context) bool {
@@ -384,10 +323,14 @@ func (r *runner) stopped(ctx context.Context) bool {
 	}
 }
 
-func (r *runner) run(ctx context.Context) {
-	if r.prev != nil {
+// Run implements runset.Runner: it polls until stopped, after the runner
+// it replaces (prev) has returned.
+func (r *runner) Run(prev <-chan struct{}) {
+	defer close(r.done)
+	ctx := r.p.ctx
+	if prev != nil {
 		select {
-		case <-r.prev:
+		case <-prev:
 		case <-ctx.Done():
 			return
 		}

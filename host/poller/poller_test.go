@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/runset"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/wire"
 )
@@ -605,9 +606,11 @@ func TestPoller_WaitsStretchWithBackpressureAndJitter(t *testing.T) {
 }
 
 func runnerOf(p *Poller, workflow string) *runner {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.runners[key{tenant, workflow}]
+	r, ok := p.set.Get(runset.Key{Tenant: tenant, Workflow: workflow})
+	if !ok {
+		return nil
+	}
+	return r.(*runner)
 }
 
 func waitDone(t *testing.T, r *runner, what string) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/runset"
 	"github.com/hubhq/hub/host/store"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/wire"
@@ -308,9 +309,11 @@ func set(t *testing.T, s *Streamer, ts ...Trigger) {
 }
 
 func runnerOf(s *Streamer, workflow string) *runner {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.runners[key{tenant, workflow}]
+	r, ok := s.set.Get(runset.Key{Tenant: tenant, Workflow: workflow})
+	if !ok {
+		return nil
+	}
+	return r.(*runner)
 }
 
 func waitDone(t *testing.T, r *runner, what string) {

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/runset"
 	"github.com/hubhq/hub/host/store"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/wire"
@@ -90,10 +91,7 @@ type Trigger struct {
 // EventTrigger is the ingest trigger name t's events are stored under.
 func (t Trigger) EventTrigger() string { return t.Workflow + "/" + t.Name }
 
-// key identifies a trigger among the running ones.
-type key struct{ tenant, workflow string }
-
-func (t Trigger) key() key { return key{t.Tenant, t.Workflow} }
+func (t Trigger) key() runset.Key { return runset.Key{Tenant: t.Tenant, Workflow: t.Workflow} }
 
 func (t Trigger) heartbeat() time.Duration {
 	if t.Heartbeat == 0 {
@@ -241,14 +239,7 @@ type Streamer struct {
 	// calls in flight.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu      sync.Mutex
-	runners map[key]*runner // guarded by mu: the running triggers
-	// last is the newest runner of each trigger that has not returned,
-	// running or stopping; a new runner waits for it. Guarded by mu.
-	last   map[key]*runner
-	closed bool // guarded by mu
+	set    *runset.Set[Trigger] // the running triggers
 }
 
 // New returns a Streamer running no triggers; Set starts them. It panics
@@ -288,14 +279,9 @@ func New(opts Options) *Streamer {
 		opts.Rand = rand.Float64
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Streamer{
-		opts:    opts,
-		log:     opts.Logger,
-		ctx:     ctx,
-		cancel:  cancel,
-		runners: make(map[key]*runner),
-		last:    make(map[key]*runner),
-	}
+	s := &Streamer{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel}
+	s.set = runset.New(same, func(t Trigger) runset.Runner { return s.newRunner(t) })
+	return s
 }
 
 // Set makes triggers the running set. A trigger not running yet starts
@@ -312,7 +298,7 @@ func New(opts Options) *Streamer {
 // others are still applied. After Close, Set returns ErrClosed.
 func (s *Streamer) Set(triggers []Trigger) error {
 	var errs []error
-	want := make(map[key]Trigger, len(triggers))
+	want := make(map[runset.Key]Trigger, len(triggers))
 	for _, t := range triggers {
 		if err := t.validate(); err != nil {
 			errs = append(errs, err)
@@ -325,30 +311,19 @@ func (s *Streamer) Set(triggers []Trigger) error {
 		want[t.key()] = t
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	err := s.set.Apply(want, func(r runset.Runner, t Trigger) {
+		r.(*runner).reconcile.Store(&t.Reconcile)
+	})
+	if errors.Is(err, runset.ErrClosed) {
 		return ErrClosed
-	}
-	for k, r := range s.runners {
-		if t, ok := want[k]; ok && same(r.spec, t) {
-			r.reconcile.Store(&t.Reconcile)
-			delete(want, k) // running as it should
-			continue
-		}
-		r.cancel()
-		delete(s.runners, k)
-	}
-	for _, t := range want {
-		s.start(t)
 	}
 	return errors.Join(errs...)
 }
 
-// start runs t. Its goroutine first waits until the previous one of the
-// same trigger, if any, has returned, so one position never has two
-// writers. s.mu is held.
-func (s *Streamer) start(t Trigger) {
+// newRunner makes the runner of t; the set runs it once the previous
+// runner of the same trigger, if any, has returned, so one position
+// never has two writers.
+func (s *Streamer) newRunner(t Trigger) *runner {
 	t.Config = bytes.Clone(t.Config)
 	ctx, cancel := context.WithCancel(s.ctx)
 	r := &runner{
@@ -361,29 +336,7 @@ func (s *Streamer) start(t Trigger) {
 		done:   make(chan struct{}),
 	}
 	r.reconcile.Store(&t.Reconcile)
-	if prev, ok := s.last[t.key()]; ok {
-		r.prev = prev.done
-	}
-	s.runners[t.key()] = r
-	s.last[t.key()] = r
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer s.forget(r)
-		defer close(r.done)
-		defer cancel()
-		r.run()
-	}()
-}
-
-// forget drops r from s.last once it has returned, unless a newer runner
-// of its trigger took its place.
-func (s *Streamer) forget(r *runner) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.last[r.spec.key()] == r {
-		delete(s.last, r.spec.key())
-	}
+	return r
 }
 
 // Close stops every trigger and waits until their goroutines have
@@ -392,17 +345,9 @@ func (s *Streamer) forget(r *runner) {
 // all, so the batch arrives again after a restart. Close does not close
 // the ingester or the store; close them after it.
 func (s *Streamer) Close() {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		for k, r := range s.runners {
-			r.cancel()
-			delete(s.runners, k)
-		}
-		s.cancel()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.set.Stop()
+	s.cancel()
+	s.set.Wait()
 }
 
 // runner is the goroutine of one trigger.
@@ -414,7 +359,6 @@ type runner struct {
 	// reconcile is the trigger's current Reconcile; Set swaps it.
 	reconcile atomic.Pointer[func(ctx context.Context, from []byte) error]
 
-	prev <-chan struct{} // done of the runner this one replaces, or nil
 	// ctx is cancelled when the runner is stopped (Set) or the streamer
 	// closed; it ends the stream, waits, Refresh and Reconcile.
 	ctx    context.Context
@@ -440,10 +384,18 @@ type outcome struct {
 	delivered bool // at least one batch was stored
 }
 
-func (r *runner) run() {
-	if r.prev != nil {
+// Stop implements runset.Runner: it cancels the stream, while a batch
+// being stored is stored whole first.
+func (r *runner) Stop() { r.cancel() }
+
+// Run implements runset.Runner: it streams until stopped, after the
+// runner it replaces (prev) has returned.
+func (r *runner) Run(prev <-chan struct{}) {
+	defer close(r.done)
+	defer r.cancel()
+	if prev != nil {
 		select {
-		case <-r.prev:
+		case <-prev:
 		case <-r.ctx.Done():
 			return
 		}
