@@ -20,14 +20,16 @@ type Conn struct {
 }
 
 // newConn builds a call's Conn; auth is the connection's auth completed
-// from the declaration where the host left parts out.
-func newConn(wc wire.Connection, auth wire.Auth, props json.RawMessage, logger hclog.Logger, base *http.Client) *Conn {
+// from the declaration where the host left parts out. digests is the
+// plugin's Digest state, shared by every call, so a connection answers
+// the server's challenge once, not on every call.
+func newConn(wc wire.Connection, auth wire.Auth, props json.RawMessage, logger hclog.Logger, base *http.Client, digests *digestCache) *Conn {
 	wc.Auth = auth
 	return &Conn{
 		wire:   wc,
 		props:  props,
 		logger: logger.With("connection", wc.Name),
-		http:   NewClient(auth, base),
+		http:   newClient(auth, base, digests),
 	}
 }
 

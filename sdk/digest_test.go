@@ -21,6 +21,7 @@ import (
 
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/schema"
+	"github.com/hubhq/hub/sdk/wire"
 )
 
 // digestServer is an RFC 7616 server written separately from the client
@@ -511,5 +512,32 @@ func TestDigest_WaitForTheFirstChallengeEndsWithTheContext(t *testing.T) {
 	close(release)
 	if err := <-first; err != nil {
 		t.Fatalf("first request: %v", err)
+	}
+}
+
+func TestDigest_CallsOfOnePluginShareTheNonce(t *testing.T) {
+	ds, srv := newDigestServer(t, "SHA-256")
+	c := &Connector{
+		Name: "digest", Version: "1.0.0", Description: "digest test",
+		Auth: []schema.AuthScheme{{Type: schema.AuthDigest, Description: "digest"}},
+		Check: func(ctx context.Context, conn *Conn) (string, error) {
+			return "ok", conn.HTTP().DoJSON(ctx, http.MethodGet, srv.URL+"/check", nil, nil)
+		},
+	}
+	wc, err := Server(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := wire.Connection{Name: "wh", Tenant: "acme", Auth: wire.Auth{Type: schema.AuthDigest, Username: "Mufasa", Password: "Circle of Life"}}
+	const calls = 4
+	for i := range calls {
+		if _, err := wc.CheckConnection(context.Background(), conn); err != nil {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+	}
+	// Each call builds its own Conn; the Digest state is the plugin's,
+	// so only the first call draws a challenge.
+	if ds.unauthorized != 1 || ds.requests != calls+1 {
+		t.Fatalf("401s = %d, requests = %d over %d calls; want 1 and %d", ds.unauthorized, ds.requests, calls, calls+1)
 	}
 }

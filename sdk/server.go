@@ -138,6 +138,9 @@ type server struct {
 	triggers map[string]*Trigger
 	logger   hclog.Logger
 	base     *http.Client
+	// digests is the Digest state of every connection's calls: keyed by
+	// credentials and origin, so connections never share it.
+	digests *digestCache
 
 	propsCache   propsCache
 	outputChecks map[string]*atomic.Uint64
@@ -206,6 +209,7 @@ func Server(c *Connector, opts ...Option) (wire.Connector, error) {
 	if s.base == nil {
 		s.base = defaultHTTPClient()
 	}
+	s.digests = newDigestCache(maxDigestSessions)
 	for i := range c.Actions {
 		s.actions[c.Actions[i].Spec.Name] = &c.Actions[i]
 		s.outputChecks[c.Actions[i].Spec.Name] = new(atomic.Uint64)
@@ -250,7 +254,7 @@ func (s *server) conn(wc wire.Connection) (*Conn, error) {
 		}
 		return nil, fault.Invalid(fmt.Sprintf("connection %q has invalid properties", wc.Name), vs...)
 	}
-	return newConn(wc, s.completeAuth(wc.Auth), props, s.logger, s.base), nil
+	return newConn(wc, s.completeAuth(wc.Auth), props, s.logger, s.base, s.digests), nil
 }
 
 // completeAuth fills an API key's placement from the declaration when the
