@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/host/config"
+	"github.com/hubhq/hub/host/secrets"
 	"github.com/hubhq/hub/host/server"
 	"github.com/hubhq/hub/host/state"
 	"github.com/hubhq/hub/host/store"
@@ -279,6 +280,16 @@ func commit(e *env, dir string, pl *planned, src *state.Source) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
+	// The source's -var values are sealed with the secret store's data
+	// key, as hub serve seals them.
+	vault, err := secrets.Open(dir, e.getenv)
+	if err != nil {
+		return fmt.Errorf("open the secret store: %w", err)
+	}
+	sealer, err := vault.Sealer()
+	if err != nil {
+		return fmt.Errorf("open the secret store: %w", err)
+	}
 	st, err := store.Open(dir, logger(e))
 	if err != nil {
 		return fmt.Errorf("%w (is a hub process using this data directory? see -data-dir)", err)
@@ -298,7 +309,7 @@ func commit(e *env, dir string, pl *planned, src *state.Source) error {
 		if err := pl.desired.Save(tx, store.DefaultTenant); err != nil {
 			return err
 		}
-		return state.SaveSource(tx, store.DefaultTenant, src)
+		return state.SaveSource(tx, store.DefaultTenant, src, sealer)
 	})
 	if cerr := st.Close(); err == nil {
 		err = cerr

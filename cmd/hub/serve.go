@@ -89,6 +89,12 @@ func runServe(e *env, args []string) error {
 		return fmt.Errorf("open the secret store: %w", err)
 	}
 	resolve := vault.Resolver(envSecrets(e))
+	// Webhook signing secrets and the applied -var values are sealed in
+	// the store with the secret store's data key.
+	sealer, err := vault.Sealer()
+	if err != nil {
+		return fmt.Errorf("open the secret store: %w", err)
+	}
 	st, err := store.Open(dataDir, log.Named("store"))
 	if err != nil {
 		return fmt.Errorf("%w (is another hub serve using this data directory? see -data-dir)", err)
@@ -111,13 +117,14 @@ func runServe(e *env, args []string) error {
 		Store: st, Ingest: in, Connector: sup.Connector, Logger: log.Named("engine"), Logs: logs, LogsFromLogger: true, Metrics: reg,
 		Tenant: store.DefaultTenant, Version: version, Workers: *workers, ActionTimeout: *actionTimeout,
 		DefaultLimits: limiter.Limits{}, Retention: runs.Retention{MaxAge: *keepAge, MaxRuns: *keepRuns}, TriggerAlert: *alert,
+		Sealer: sealer,
 	})
 	if err != nil {
 		closeAll()
 		return err
 	}
 	dep := deploy.New(deploy.Options{Store: st, Engine: eng, Connector: sup.Connector, PluginDir: p.pluginDir,
-		Getenv: e.getenv, Secrets: resolve, Tenant: store.DefaultTenant, Logger: log.Named("deploy")})
+		Getenv: e.getenv, Secrets: resolve, Sealer: sealer, Tenant: store.DefaultTenant, Logger: log.Named("deploy")})
 	// The OAuth manager needs the address the server listens on, known
 	// only after Listen; the callback route reaches it through this.
 	callback := &lateHandler{}

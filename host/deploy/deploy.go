@@ -51,6 +51,10 @@ type Options struct {
 	// OAuth, when set, gets the oauth2 connections of every runtime
 	// compiled, before the engine runs it.
 	OAuth *oauth.Manager
+	// Sealer seals the -var values and var files of the applied source
+	// in Store (secrets.Store.Sealer); without one they are stored in the
+	// clear.
+	Sealer state.Sealer
 }
 
 // Deployer loads and applies workspace sources for one engine. It
@@ -80,9 +84,16 @@ func (d *Deployer) SetOAuth(m *oauth.Manager) { d.opts.OAuth = m }
 // Applied compiles the applied source recorded in the store; nil when
 // nothing has been applied.
 func (d *Deployer) Applied(ctx context.Context) (*engine.Runtime, error) {
-	src, err := state.LoadSource(d.opts.Store, d.opts.Tenant)
+	src, err := state.LoadSource(d.opts.Store, d.opts.Tenant, d.opts.Sealer)
 	if err != nil || src == nil {
 		return nil, err
+	}
+	// A source applied before variables were sealed is sealed now rather
+	// than at the next apply; failing to is no reason not to run it.
+	if sealed, err := state.ResealSource(d.opts.Store, d.opts.Tenant, d.opts.Sealer); err != nil {
+		d.opts.Logger.Error("cannot seal the applied source's variables; they stay in the clear until the next apply", "error", err)
+	} else if sealed {
+		d.opts.Logger.Info("sealed the applied source's variables, stored in the clear by an earlier hub")
 	}
 	applied, err := state.Load(d.opts.Store, d.opts.Tenant)
 	if err != nil {
@@ -179,7 +190,7 @@ func (d *Deployer) Apply(ctx context.Context, tenant string, req server.ApplyReq
 		if err := desired.Save(tx, tenant); err != nil {
 			return err
 		}
-		return state.SaveSource(tx, tenant, src)
+		return state.SaveSource(tx, tenant, src, d.opts.Sealer)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store the applied state: %w", err)

@@ -95,9 +95,54 @@ func (s *Source) Materialize(dir string, getenv func(string) string) (config.Loa
 	return opts, nil
 }
 
-// SaveSource stores src as the applied source of tenant.
-func SaveSource(st Store, tenant string, src *Source) error {
-	b, err := json.Marshal(src)
+// Sealer seals and opens values kept at rest, with additional data that
+// binds each to its record (host/secrets.Sealer).
+type Sealer interface {
+	Seal(plaintext, ad []byte) (string, error)
+	Open(sealed string, ad []byte) ([]byte, error)
+}
+
+// storedSource is a Source as the store keeps it. The -var values and
+// the var files are where an apply's secrets are (a sensitive variable
+// is set there, or through HUB_VAR_*, which is never stored), so they are
+// sealed together into SealedInputs; which variables are sensitive is
+// known only once the workspace loads, and a var file may set any, so all
+// are sealed. Vars and VarFiles are read from records stored before
+// sealing, and written only without a Sealer.
+type storedSource struct {
+	Files        map[string]string `json:"files"`
+	VarFiles     []NamedFile       `json:"var_files,omitempty"`
+	Vars         map[string]string `json:"vars,omitempty"`
+	Env          string            `json:"env,omitempty"`
+	SealedInputs string            `json:"sealed_inputs,omitempty"`
+}
+
+// sourceInputs is what SealedInputs holds.
+type sourceInputs struct {
+	Vars     map[string]string `json:"vars,omitempty"`
+	VarFiles []NamedFile       `json:"var_files,omitempty"`
+}
+
+// sourceAD binds a sealed source to its tenant.
+func sourceAD(tenant string) []byte { return []byte("hub applied source v1\x00" + tenant) }
+
+// SaveSource stores src as the applied source of tenant, its -var values
+// and var files sealed with sealer. A nil sealer stores them in the
+// clear, for tools and tests without a secret store.
+func SaveSource(st Store, tenant string, src *Source, sealer Sealer) error {
+	rec := storedSource{Files: src.Files, Env: src.Env}
+	if sealer == nil {
+		rec.Vars, rec.VarFiles = src.Vars, src.VarFiles
+	} else if len(src.Vars) > 0 || len(src.VarFiles) > 0 {
+		in, err := json.Marshal(sourceInputs{Vars: src.Vars, VarFiles: src.VarFiles})
+		if err != nil {
+			return fmt.Errorf("save applied source of tenant %q: %w", tenant, err)
+		}
+		if rec.SealedInputs, err = sealer.Seal(in, sourceAD(tenant)); err != nil {
+			return fmt.Errorf("save applied source of tenant %q: seal its variables: %w", tenant, err)
+		}
+	}
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("save applied source of tenant %q: %w", tenant, err)
 	}
@@ -107,19 +152,62 @@ func SaveSource(st Store, tenant string, src *Source) error {
 	return nil
 }
 
-// LoadSource returns tenant's applied source; nil when nothing has been
-// applied.
-func LoadSource(st Store, tenant string) (*Source, error) {
+// LoadSource returns tenant's applied source, opening its sealed
+// variables with sealer; nil when nothing has been applied. A source
+// stored before sealing is read as it is.
+func LoadSource(st Store, tenant string, sealer Sealer) (*Source, error) {
+	src, _, err := loadSource(st, tenant, sealer)
+	return src, err
+}
+
+// ResealSource rewrites tenant's applied source with its variables
+// sealed when it was stored with them in the clear, and reports whether
+// it did. A host calls it at start, so an upgrade does not wait for the
+// next apply to stop keeping -var values in the clear.
+func ResealSource(st Store, tenant string, sealer Sealer) (bool, error) {
+	if sealer == nil {
+		return false, nil
+	}
+	src, inClear, err := loadSource(st, tenant, sealer)
+	if err != nil || src == nil || !inClear {
+		return false, err
+	}
+	if err := SaveSource(st, tenant, src, sealer); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// loadSource reads the source; inClear says it holds variables stored in
+// the clear.
+func loadSource(st Store, tenant string, sealer Sealer) (src *Source, inClear bool, err error) {
 	b, ok, err := st.Get(tenant, Kind, SourceID)
 	if err != nil {
-		return nil, fmt.Errorf("load applied source of tenant %q: %w", tenant, err)
+		return nil, false, fmt.Errorf("load applied source of tenant %q: %w", tenant, err)
 	}
 	if !ok {
-		return nil, nil
+		return nil, false, nil
 	}
-	src := &Source{}
-	if err := json.Unmarshal(b, src); err != nil {
-		return nil, fmt.Errorf("load applied source of tenant %q: %w", tenant, err)
+	var rec storedSource
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, false, fmt.Errorf("load applied source of tenant %q: %w", tenant, err)
 	}
-	return src, nil
+	src = &Source{Files: rec.Files, Vars: rec.Vars, VarFiles: rec.VarFiles, Env: rec.Env}
+	inClear = len(rec.Vars) > 0 || len(rec.VarFiles) > 0
+	if rec.SealedInputs == "" {
+		return src, inClear, nil
+	}
+	if sealer == nil {
+		return nil, false, fmt.Errorf("load applied source of tenant %q: its variables are sealed and no secret store was opened", tenant)
+	}
+	plain, err := sealer.Open(rec.SealedInputs, sourceAD(tenant))
+	if err != nil {
+		return nil, false, fmt.Errorf("load applied source of tenant %q: its variables: %w (is this the data directory's own secrets.json and master key?)", tenant, err)
+	}
+	var in sourceInputs
+	if err := json.Unmarshal(plain, &in); err != nil {
+		return nil, false, fmt.Errorf("load applied source of tenant %q: its sealed variables: %w", tenant, err)
+	}
+	src.Vars, src.VarFiles = in.Vars, in.VarFiles
+	return src, inClear, nil
 }
