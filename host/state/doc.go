@@ -22,7 +22,10 @@
 // Diff compares two States into a Plan (connections and workflows to add,
 // change or remove, attribute by attribute; webhook subscriptions to
 // create or delete; connector version moves). Load and Save keep the
-// applied State under a tenant in a Store in one write.
+// applied State under a tenant in a Store in one write. SaveSource keeps
+// the Source it was built from, with the -var values and var files
+// sealed by a Sealer (the secret store's data key): they are where an
+// apply's secrets are.
 //
 // The package must not launch connectors, call third parties or resolve
 // secrets: it describes what should run, and the host acts on it.
