@@ -91,3 +91,28 @@ func TestStatus_ExpiredLoginIsFailed(t *testing.T) {
 		t.Errorf("status = %+v, want login_failed because it expired", s)
 	}
 }
+
+// A failed login shows as login_failed even when the connection also needs
+// re-authorisation, so that hub connect sees its login's outcome; then the
+// connection needs re-authorisation again.
+func TestStatus_FailedLoginOutranksNeedsReauth(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, e.codeClient(t, "github", ""))
+	e.login(t, "github")
+	e.as.revokeAll()
+	e.clock.advance(2 * time.Hour)
+	if _, err := e.m.Token(context.Background(), "github"); err == nil {
+		t.Fatal("revoked token refreshed")
+	}
+	issued := e.authorize(t, "github")
+	q := url.Values{"state": {issued.Query().Get("state")}, "error": {"access_denied"}}
+	get(t, http.DefaultClient, e.callback("github")+"?"+q.Encode())
+
+	if s := e.status(t, "github"); s.Status != StatusLoginFailed {
+		t.Errorf("status after the failed login = %s, want login_failed", s.Status)
+	}
+	e.clock.advance(loginTTL)
+	if s := e.status(t, "github"); s.Status != StatusNeedsReauth {
+		t.Errorf("status later = %s, want needs_reauth", s.Status)
+	}
+}

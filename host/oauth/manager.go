@@ -572,7 +572,8 @@ const (
 	// StatusLoginFailed: the latest login ended without a token less than
 	// ten minutes ago (denied, expired, refused by the provider, replaced
 	// or its client changed); Reason says why. A token stored before it
-	// is still used. After ten minutes the state is the token's again.
+	// is still used. After ten minutes the state is the token's again
+	// (connected, needs_reauth or needs_login).
 	StatusLoginFailed Status = "login_failed"
 )
 
@@ -622,12 +623,14 @@ func (m *Manager) Status(ctx context.Context, connection string) (State, error) 
 	switch {
 	case pending:
 		s.Status = StatusLoginPending
+	case failed != nil:
+		// Before needs_reauth: whoever started the login polls for its
+		// outcome, and a connection that needed a login still does.
+		s.Status, s.Reason = StatusLoginFailed, failed.Error()
 	case s.Reason != "":
 		s.Status = StatusNeedsReauth
 	case t != nil && rc.client.Grant != GrantClientCredentials && stale(rc, b) != "":
 		s.Status, s.Reason = StatusNeedsReauth, stale(rc, b)
-	case failed != nil:
-		s.Status, s.Reason = StatusLoginFailed, failed.Error()
 	case t != nil || rc.client.Grant == GrantClientCredentials:
 		s.Status = StatusConnected
 	default:
