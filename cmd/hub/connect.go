@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/hubhq/hub/host/runs"
@@ -47,19 +48,53 @@ func runConnect(e *env, args []string) error {
 		return nil
 	}
 	fmt.Fprintln(e.stdout, "Waiting for the authorization to complete…")
+	return awaitConnect(e, c, name, wait)
+}
+
+// awaitConnect polls the connection's state until the login just started
+// ends. The host reports login_pending from the moment it answered the
+// connect request until that login ends, so "ok" afterwards is the new
+// login's token, not one the connection already had: re-connecting a
+// connected connection must not report success before the person has
+// approved. A host too old to report login_pending says needs_login or
+// needs_reauth meanwhile, so those end the wait only once the login was
+// seen pending.
+func awaitConnect(e *env, c *adminClient, name string, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
+	pause := 250 * time.Millisecond // short at first, for a login that is quick to approve
+	seenPending := false
+	for {
 		var list server.ConnectionList
 		if _, err := c.call(http.MethodGet, "/v1/connections", nil, nil, &list); err != nil {
 			return err
 		}
-		for _, conn := range list.Connections {
-			if conn.Name == name && conn.State == "ok" {
-				fmt.Fprintf(e.stdout, "Connection %s is connected.\n", name)
-				return nil
+		i := slices.IndexFunc(list.Connections, func(rc runs.Connection) bool { return rc.Name == name })
+		if i < 0 {
+			return errReported{fmt.Sprintf("connection %s is no longer applied on the host; check hub apply", name)}
+		}
+		switch rc := list.Connections[i]; rc.State {
+		case "ok":
+			fmt.Fprintf(e.stdout, "Connection %s is connected.\n", name)
+			return nil
+		case "failing":
+			// The host has the token ("failing" is made of "ok"); it is
+			// the connector's last call that failed, perhaps for want of
+			// this very login.
+			fmt.Fprintf(e.stdout, "Connection %s is connected, but its last call failed (%s); check it with hub connections test %s.\n", name, rc.LastError, name)
+			return nil
+		case "login_pending":
+			seenPending = true
+		case "login_failed":
+			return errReported{fmt.Sprintf("the authorization of %s failed; the host's log says why (hub logs); run hub connect %s again", name, name)}
+		default:
+			if seenPending {
+				return errReported{fmt.Sprintf("the authorization of %s ended without a token (state %s); the host's log says why (hub logs); run hub connect %s again", name, rc.State, name)}
 			}
 		}
-		time.Sleep(time.Second)
+		if !time.Now().Add(pause).Before(deadline) {
+			return errReported{fmt.Sprintf("connection %s was not authorized within %s; run hub connect %s again", name, wait, name)}
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, time.Second)
 	}
-	return errReported{fmt.Sprintf("connection %s was not authorized within %s; run hub connect %s again", name, wait, name)}
 }
