@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -89,5 +93,106 @@ func TestConnect_ReconnectWaitsForTheNewLogin(t *testing.T) {
 				t.Errorf("polls = %d, want %d (the wait ends at the first state that decides it)", n, tt.polls)
 			}
 		})
+	}
+}
+
+// startConnect runs hub connect NAME against the workspace's host and
+// returns the authorization URL it printed and a channel that yields its
+// whole output and error once it exits.
+func startConnect(t *testing.T, dir, plugins, authPrefix, name string) (string, <-chan connectResult) {
+	t.Helper()
+	cmd := exec.Command(hubBin, "connect", "-dir", dir, "-wait", "20s", name)
+	cmd.Env = append(os.Environ(), "HUB_PLUGIN_DIR="+plugins)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	authURL := ""
+	for authURL == "" && sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if u := strings.TrimSpace(sc.Text()); strings.HasPrefix(u, authPrefix) {
+			authURL = u
+		}
+	}
+	if authURL == "" {
+		t.Fatalf("hub connect printed no authorization URL:\n%s", out.String())
+	}
+	done := make(chan connectResult, 1)
+	go func() {
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+		}
+		err := cmd.Wait()
+		done <- connectResult{out.String(), err}
+	}()
+	return authURL, done
+}
+
+type connectResult struct {
+	out string
+	err error
+}
+
+// consent is the person's browser: the provider redirects to the host's
+// callback.
+func consent(t *testing.T, authURL string) {
+	t.Helper()
+	resp, err := http.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := readBody(resp); resp.StatusCode != http.StatusOK {
+		t.Fatalf("callback answered %d: %s", resp.StatusCode, page)
+	}
+}
+
+// Through the real host: re-connecting a connected connection shows
+// login_pending while the person has not consented, hub connect is still
+// waiting then, and it reports connected once the new login has stored a
+// new token.
+func TestServe_ReconnectWaitsForTheNewLogin(t *testing.T) {
+	as := newAuthServer(t, "cs-secret")
+	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer sink.Close()
+	dir, plugins := workspace(t, fmt.Sprintf(oauthServeWorkspace, as.URL, sink.URL))
+	mustHub(t, plugins, "init", "-dir", dir)
+	mustHubSecrets(t, "cs-secret\n", nil, "secrets", "set", "-dir", dir, "api_client_secret")
+	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve")
+	startHost(t, dir, plugins)
+
+	authURL, done := startConnect(t, dir, plugins, as.URL+"/authorize", "app")
+	consent(t, authURL)
+	if r := <-done; r.err != nil || !strings.Contains(r.out, "Connection app is connected") {
+		t.Fatalf("first hub connect app: %v\n%s", r.err, r.out)
+	}
+	issued := as.issued.Load()
+
+	authURL, done = startConnect(t, dir, plugins, as.URL+"/authorize", "app")
+
+	list := mustHub(t, plugins, "connections", "list", "-dir", dir)
+	if !strings.Contains(grepLines(list.stdout, "app "), "login_pending") {
+		t.Fatalf("app while the new login waits for consent:\n%s", list.stdout)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("hub connect ended before the person consented: %v\n%s", r.err, r.out)
+	default:
+	}
+	consent(t, authURL)
+	if r := <-done; r.err != nil || !strings.Contains(r.out, "Connection app is connected") {
+		t.Fatalf("second hub connect app: %v\n%s", r.err, r.out)
+	}
+	if n := as.issued.Load(); n != issued+1 {
+		t.Errorf("tokens issued = %d, want %d: the new login's", n, issued+1)
+	}
+	list = mustHub(t, plugins, "connections", "list", "-dir", dir)
+	if !strings.Contains(grepLines(list.stdout, "app "), " ok ") {
+		t.Errorf("app after the new login:\n%s", list.stdout)
 	}
 }
