@@ -26,7 +26,8 @@ const loginTTL = 10 * time.Minute
 
 // Options are a Manager's dependencies.
 type Options struct {
-	// Store persists tokens. Required.
+	// Store persists tokens. Required. If it is a BoundStore, the client
+	// each token was issued to is kept with it across restarts.
 	Store TokenStore
 	// HTTPClient calls the providers' endpoints; nil means
 	// http.DefaultClient.
@@ -245,8 +246,9 @@ var ErrUnknownConnection = errors.New("not a registered oauth connection")
 
 // ReauthRequired is the error returned when a connection cannot get a token
 // without a person logging in (again): there is no token, the provider
-// revoked the refresh token (invalid_grant), or the access token expired and
-// there is no refresh token.
+// revoked the refresh token (invalid_grant), the access token expired and
+// there is no refresh token, or the token was issued to a client_id or
+// token_url the connection no longer has.
 type ReauthRequired struct {
 	// Connection is the connection's name.
 	Connection string
