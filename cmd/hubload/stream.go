@@ -320,8 +320,6 @@ func streamLoad(ctx context.Context, wh *warehouseSim, counter acceptedCounter, 
 	elapsed := generate(ctx, wh.sim, sku, p, g)
 	sent, persisted, _ := p.counts()
 	backlog := sent - persisted
-	mid, end := start.Add(elapsed/2), start.Add(elapsed)
-	firstHalf, secondHalf := p.persistedBetween(start, mid), p.persistedBetween(mid, end)
 
 	dctx, cancel := context.WithTimeout(ctx, o.drain)
 	defer cancel()
@@ -338,8 +336,9 @@ drain:
 		}
 	}
 	stopWatch()
-	run := streamRun{watchErr: <-watched, start: start, elapsed: elapsed, backlog: backlog, latencies: p.result(),
-		firstHalf: firstHalf, secondHalf: secondHalf}
+	run := streamRun{watchErr: <-watched, start: start, elapsed: elapsed, backlog: backlog, latencies: p.result()}
+	mid, end := start.Add(elapsed/2), start.Add(elapsed)
+	run.firstHalf, run.secondHalf = p.persistedBetween(start, mid), p.persistedBetween(mid, end)
 	run.sent, _, _ = p.counts()
 	if n := len(run.latencies); n > 0 {
 		// The last event persisted at its send time plus its latency.
