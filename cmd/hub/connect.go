@@ -85,10 +85,10 @@ func awaitConnect(e *env, c *adminClient, name string, wait time.Duration) error
 		case "login_pending":
 			seenPending = true
 		case "login_failed":
-			return errReported{fmt.Sprintf("the authorization of %s failed; the host's log says why (hub logs); run hub connect %s again", name, name)}
+			return errReported{fmt.Sprintf("the authorization of %s failed: %s; run hub connect %s again", name, reasonOf(rc), name)}
 		default:
 			if seenPending {
-				return errReported{fmt.Sprintf("the authorization of %s ended without a token (state %s); the host's log says why (hub logs); run hub connect %s again", name, rc.State, name)}
+				return errReported{fmt.Sprintf("the authorization of %s ended without a token (state %s): %s; run hub connect %s again", name, rc.State, reasonOf(rc), name)}
 			}
 		}
 		if !time.Now().Add(pause).Before(deadline) {
@@ -97,4 +97,13 @@ func awaitConnect(e *env, c *adminClient, name string, wait time.Duration) error
 		time.Sleep(pause)
 		pause = min(2*pause, time.Second)
 	}
+}
+
+// reasonOf is why a connection's login did not end connected, as the
+// host says; a host too old to say points at its log.
+func reasonOf(rc runs.Connection) string {
+	if rc.Reason != "" {
+		return rc.Reason
+	}
+	return "the host's log says why (hub logs)"
 }

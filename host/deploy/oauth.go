@@ -23,34 +23,54 @@ type TokenVault struct{ Store *secrets.Store }
 
 func tokenName(connection string) string { return secrets.HostPrefix + connection + "/token" }
 
-// storedToken is a token as kept in the vault.
+// storedToken is a token as kept in the vault, with the client it was
+// issued to (empty in records written before hub kept it).
 type storedToken struct {
 	AccessToken  string    `json:"access_token"`
 	TokenType    string    `json:"token_type,omitempty"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	Expiry       time.Time `json:"expiry,omitzero"`
+	ClientID     string    `json:"client_id,omitempty"`
+	TokenURL     string    `json:"token_url,omitempty"`
 }
 
 // Load implements oauth.TokenStore.
-func (v TokenVault) Load(_ context.Context, connection string) (*oauth2.Token, error) {
+func (v TokenVault) Load(ctx context.Context, connection string) (*oauth2.Token, error) {
+	t, _, err := v.LoadBound(ctx, connection)
+	return t, err
+}
+
+// LoadBound implements oauth.BoundStore: the token and the client it was
+// issued to, so the manager never sends it to another client's endpoint
+// after a restart.
+func (v TokenVault) LoadBound(_ context.Context, connection string) (*oauth2.Token, oauth.Binding, error) {
 	raw, ok, err := v.Store.Get(tokenName(connection))
 	if err != nil || !ok {
-		return nil, err
+		return nil, oauth.Binding{}, err
 	}
 	var st storedToken
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		return nil, fmt.Errorf("the stored token of %s cannot be read: %w", connection, err)
+		return nil, oauth.Binding{}, fmt.Errorf("the stored token of %s cannot be read: %w", connection, err)
 	}
-	return &oauth2.Token{AccessToken: st.AccessToken, TokenType: st.TokenType, RefreshToken: st.RefreshToken, Expiry: st.Expiry}, nil
+	t := &oauth2.Token{AccessToken: st.AccessToken, TokenType: st.TokenType, RefreshToken: st.RefreshToken, Expiry: st.Expiry}
+	return t, oauth.Binding{ClientID: st.ClientID, TokenURL: st.TokenURL}, nil
 }
 
-// Save implements oauth.TokenStore.
-func (v TokenVault) Save(_ context.Context, connection string, t *oauth2.Token) error {
-	b, err := json.Marshal(storedToken{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken, Expiry: t.Expiry})
+// Save implements oauth.TokenStore; the token is stored without a
+// binding.
+func (v TokenVault) Save(ctx context.Context, connection string, t *oauth2.Token) error {
+	return v.SaveBound(ctx, connection, t, oauth.Binding{})
+}
+
+// SaveBound implements oauth.BoundStore: the token and its binding in
+// one write to the secret store.
+func (v TokenVault) SaveBound(_ context.Context, connection string, t *oauth2.Token, b oauth.Binding) error {
+	enc, err := json.Marshal(storedToken{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken, Expiry: t.Expiry,
+		ClientID: b.ClientID, TokenURL: b.TokenURL})
 	if err != nil {
 		return fmt.Errorf("encode the token of %s: %w", connection, err)
 	}
-	return v.Store.Set(tokenName(connection), string(b))
+	return v.Store.Set(tokenName(connection), string(enc))
 }
 
 // EngineOAuth lets the engine take access tokens from an oauth.Manager,
@@ -75,15 +95,15 @@ func (o EngineOAuth) Invalidate(ctx context.Context, connection, used string) er
 }
 
 // Status implements engine.OAuth.
-func (o EngineOAuth) Status(ctx context.Context, connection string) string {
+func (o EngineOAuth) Status(ctx context.Context, connection string) (state, reason string) {
 	st, err := o.M.Status(ctx, connection)
 	if err != nil {
-		return "failing"
+		return "failing", err.Error()
 	}
 	if st.Status == oauth.StatusConnected {
-		return "ok"
+		return "ok", ""
 	}
-	return string(st.Status)
+	return string(st.Status), st.Reason
 }
 
 // EngineOAuthError classifies an error of the OAuth provider as the
@@ -165,7 +185,7 @@ func (d *Deployer) oauthClients(ctx context.Context, rt *engine.Runtime) ([]oaut
 			Scopes: oc.Scopes, Grant: pick("grant", defaultGrant(spec.Grants)),
 			AuthURL: pick("authorization_url", spec.AuthorizationURL), TokenURL: pick("token_url", spec.TokenURL),
 			DeviceURL: pick("device_authorization_url", spec.DeviceAuthorizationURL), RedirectURL: oc.Attrs["redirect_uri"],
-			AllowedRedirects: oc.AllowedRedirects, PKCE: spec.PKCERequired,
+			AllowedRedirects: oc.AllowedRedirects,
 		}
 		if len(c.Scopes) == 0 {
 			c.Scopes = spec.DefaultScopes

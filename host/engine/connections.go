@@ -35,7 +35,7 @@ func (e *Engine) ListConnections(ctx context.Context, tenant string) ([]runs.Con
 		if rc.AuthType == string(schema.AuthOAuth2) {
 			rc.State = "needs_login"
 			if e.opts.OAuth != nil {
-				rc.State = e.opts.OAuth.Status(ctx, name)
+				rc.State, rc.Reason = e.opts.OAuth.Status(ctx, name)
 			}
 		}
 		e.lanesMu.Lock()

@@ -82,9 +82,11 @@ type OAuth interface {
 	// expired: the provider refreshes unless another caller already did.
 	Invalidate(ctx context.Context, connection, used string) error
 	// Status is the connection's authorisation state: "ok",
-	// "needs_login" (never connected) or "needs_reauth" (the third party
-	// revoked the grant).
-	Status(ctx context.Context, connection string) string
+	// "needs_login" (never connected), "needs_reauth" (the third party
+	// revoked the grant, or the client changed), "login_pending" (a
+	// login was started and has not ended) or "login_failed" (the latest
+	// login failed); and, for the last ones, why, in plain words.
+	Status(ctx context.Context, connection string) (state, reason string)
 }
 
 // Token is an OAuth 2.0 access token.

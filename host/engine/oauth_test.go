@@ -28,7 +28,7 @@ func (f *fakeOAuth) Token(context.Context, string) (Token, error) {
 	return Token{AccessToken: "tok-" + string(rune('0'+f.n)), TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}, nil
 }
 
-func (f *fakeOAuth) Status(context.Context, string) string { return "ok" }
+func (f *fakeOAuth) Status(context.Context, string) (string, string) { return "ok", "" }
 
 func (f *fakeOAuth) Invalidate(_ context.Context, _ string, used string) error {
 	f.mu.Lock()

@@ -81,8 +81,13 @@ type Connection struct {
 	AuthType  string `json:"auth_type"`
 	// State is "ok", or what the connection needs: "needs_login" (no
 	// credentials obtained yet), "needs_reauth" (the third party revoked
-	// them), "failing" (calls fail).
-	State       string     `json:"state"`
+	// them, or the OAuth client changed), "failing" (calls fail); or, for
+	// OAuth, "login_pending" (a login was started and has not ended) and
+	// "login_failed" (the latest login failed, for 10 minutes after).
+	State string `json:"state"`
+	// Reason says why the state is needs_reauth or login_failed, in
+	// plain words without secrets; empty otherwise.
+	Reason      string     `json:"reason,omitempty"`
 	Breaker     string     `json:"breaker"`
 	LastSuccess *time.Time `json:"last_success,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
