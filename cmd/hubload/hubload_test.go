@@ -283,8 +283,12 @@ func TestServer_WebhookUsesTheAPIKeyAndTheLoopbackAddress(t *testing.T) {
 
 func TestParseStatus_ReadsRSSAndHWM(t *testing.T) {
 	m, err := parseStatus("Name:\thub\nVmPeak:\t  900 kB\nVmHWM:\t   52344 kB\nVmRSS:\t   40960 kB\nThreads:\t9\n")
-	if err != nil || m.RSS != 40960 || m.HWM != 52344 {
-		t.Fatalf("memory = %+v, %v", m, err)
+	if err != nil || m.RSS != 40960 || m.HWM != 52344 || m.Anon != -1 || m.File != -1 {
+		t.Fatalf("memory = %+v, %v; want RssAnon and RssFile unknown (-1)", m, err)
+	}
+	m, err = parseStatus("VmHWM:\t   52344 kB\nVmRSS:\t   40960 kB\nRssAnon:\t   30000 kB\nRssFile:\t   10900 kB\nRssShmem:\t      60 kB\n")
+	if err != nil || m.Anon != 30000 || m.File != 10900 {
+		t.Fatalf("memory = %+v, %v; want RssAnon 30000 and RssFile 10900", m, err)
 	}
 	if _, err := parseStatus("Name:\tkthreadd\n"); err == nil {
 		t.Fatal("a status without memory parsed")

@@ -40,9 +40,13 @@
 // each one's e2e latency runs from its send to the first read that covered
 // it (so it is rounded up by up to 5 ms and a scrape). The trigger's when
 // is false: only persistence is measured. memory_flat says whether hub
-// serve's resident size in the second half of the run stayed within 10%
-// (or 8 MiB) of the first half's, and host_rss_growth_mb by how much it
-// grew.
+// serve's allocated memory (RssAnon: heap, stacks, Badger's memtables) in
+// the second half of the run stayed within 10% (or 8 MiB) of the first
+// half's, and host_anon_growth_mb by how much it grew. host_rss_growth_mb
+// is the same for the whole resident size, which also counts the pages of
+// the files Badger writes through mmap (host_file_mb, RssFile): those grow
+// with the data written and are page cache the kernel reclaims, not
+// memory hub holds.
 //
 // Stream mode with -stall measures a stalled consumer: the trigger's when
 // is true and every event runs the full mode's deliver step, to a sink
@@ -207,7 +211,15 @@ type report struct {
 	LoadCPUS      float64  `json:"hubload_cpu_s"`
 	QueueGrowing  bool     `json:"queue_growing"`
 	HostRSSGrowMB *float64 `json:"host_rss_growth_mb,omitempty"` // stream mode only
-	MemoryFlat    *bool    `json:"memory_flat,omitempty"`        // stream mode only
+	// Stream mode only: the host's allocated memory (RssAnon) at its
+	// largest, and its growth between the halves of the sending;
+	// memory_flat is judged on it (on VmRSS where the kernel does not
+	// report RssAnon). host_file_mb is the largest RssFile: mapped file
+	// pages, which grow with the data Badger writes through mmap.
+	HostAnonMB     *float64 `json:"host_anon_mb,omitempty"`
+	HostAnonGrowMB *float64 `json:"host_anon_growth_mb,omitempty"`
+	HostFileMB     *float64 `json:"host_file_mb,omitempty"`
+	MemoryFlat     *bool    `json:"memory_flat,omitempty"`
 	// Stream mode with -stall only: how many events persisted in the
 	// first and in the second half of the sending.
 	AcceptedFirstHalf  *int   `json:"accepted_first_half,omitempty"`
@@ -446,8 +458,16 @@ func measureStream(ctx context.Context, o options, srv *server, wh *warehouseSim
 	if run.watchErr != nil {
 		problems = append(problems, run.watchErr)
 	}
-	grew, flat := growth(mem.hostRSS(), run.start, run.start.Add(run.elapsed))
+	end := run.start.Add(run.elapsed)
+	grew, flat := growth(mem.hostRSS(), run.start, end)
 	grewMB := mb(grew)
+	var anonMB, anonGrewMB, fileMB *float64
+	if anon := mem.hostAnon(); anon != nil && m.HostAnon >= 0 {
+		var g int64
+		g, flat = growth(anon, run.start, end)
+		a, f, gm := mb(m.HostAnon), mb(m.HostFile), mb(g)
+		anonMB, fileMB, anonGrewMB = &a, &f, &gm
+	}
 	rep := &report{
 		Mode: o.mode, DurationS: math.Round(run.elapsed.Seconds()*100) / 100,
 		Rate: o.rate, Window: o.window, Sent: run.sent,
@@ -455,7 +475,7 @@ func measureStream(ctx context.Context, o options, srv *server, wh *warehouseSim
 		Fault:     faultNone,
 		HostRSSMB: mb(m.HostRSS), HostHWMMB: mb(m.HostHWM), PluginRSSMB: mb(m.PluginRSS),
 		HostCPUS: seconds(m.HostCPU), PluginCPUS: seconds(m.PluginCPU),
-		HostRSSGrowMB: &grewMB, MemoryFlat: &flat,
+		HostRSSGrowMB: &grewMB, HostAnonMB: anonMB, HostAnonGrowMB: anonGrewMB, HostFileMB: fileMB, MemoryFlat: &flat,
 		Go: runtime.Version(), CPUs: runtime.NumCPU(),
 	}
 	rep.Completed = rep.Accepted

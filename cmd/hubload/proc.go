@@ -16,16 +16,23 @@ import (
 type memory struct {
 	RSS int64 // VmRSS: resident now
 	HWM int64 // VmHWM: the peak resident size
+	// Anon is RssAnon, the resident memory the process allocated (its
+	// heap, stacks, Badger's memtables); File is RssFile, resident pages
+	// of files it maps (Badger writes its value log, WAL and tables
+	// through mmap, so this grows with the data written and is page
+	// cache the kernel can reclaim). Both are -1 on kernels before 4.5.
+	Anon, File int64
 }
 
-// parseStatus reads VmRSS and VmHWM from the text of /proc/<pid>/status.
+// parseStatus reads VmRSS, VmHWM, RssAnon and RssFile from the text of
+// /proc/<pid>/status.
 func parseStatus(text string) (memory, error) {
-	var m memory
+	m := memory{Anon: -1, File: -1}
 	var seen int
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM") {
+		if !ok || (name != "VmRSS" && name != "VmHWM" && name != "RssAnon" && name != "RssFile") {
 			continue
 		}
 		fields := strings.Fields(rest)
@@ -36,12 +43,18 @@ func parseStatus(text string) (memory, error) {
 		if err != nil {
 			return memory{}, fmt.Errorf("%s: %w", name, err)
 		}
-		if name == "VmRSS" {
+		switch name {
+		case "VmRSS":
 			m.RSS = n
-		} else {
+			seen++
+		case "VmHWM":
 			m.HWM = n
+			seen++
+		case "RssAnon":
+			m.Anon = n
+		case "RssFile":
+			m.File = n
 		}
-		seen++
 	}
 	if seen != 2 {
 		return memory{}, fmt.Errorf("no VmRSS and VmHWM (a kernel thread, or not Linux)")
@@ -158,6 +171,8 @@ func children(pid int) ([]int, error) {
 type memSample struct {
 	HostRSS   int64 // largest VmRSS of the host
 	HostHWM   int64 // the host's VmHWM at the last sample
+	HostAnon  int64 // largest RssAnon of the host; -1 if unknown
+	HostFile  int64 // largest RssFile of the host; -1 if unknown
 	PluginRSS int64 // largest sum of the children's VmRSS
 	HostCPU   time.Duration
 	PluginCPU time.Duration // of the children alive at the last sample
@@ -172,7 +187,7 @@ type sampler struct {
 
 	mu     sync.Mutex
 	sample memSample
-	series []rssAt
+	series []memAt
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -223,22 +238,54 @@ func (s *sampler) once() {
 	s.sample.PluginCPU = max(s.sample.PluginCPU, pluginCPU)
 	s.sample.HostRSS = max(s.sample.HostRSS, host.RSS)
 	s.sample.HostHWM = host.HWM
+	if s.sample.Samples == 0 {
+		s.sample.HostAnon, s.sample.HostFile = host.Anon, host.File
+	}
+	s.sample.HostAnon = max(s.sample.HostAnon, host.Anon)
+	s.sample.HostFile = max(s.sample.HostFile, host.File)
 	s.sample.PluginRSS = max(s.sample.PluginRSS, plugins)
 	s.sample.Samples++
-	s.series = append(s.series, rssAt{at: time.Now(), rss: host.RSS})
+	s.series = append(s.series, memAt{at: time.Now(), rss: host.RSS, anon: host.Anon})
 }
 
-// rssAt is one sample of the host's resident size, in kB.
+// memAt is one sample of the host's resident size, in kB.
+type memAt struct {
+	at   time.Time
+	rss  int64
+	anon int64 // -1 if unknown
+}
+
+// rssAt is a value of a series of samples, in kB.
 type rssAt struct {
 	at  time.Time
 	rss int64
 }
 
-// hostRSS returns the host's resident size at every sample taken so far.
+// hostRSS returns the host's resident size (VmRSS) at every sample taken
+// so far.
 func (s *sampler) hostRSS() []rssAt {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]rssAt(nil), s.series...)
+	out := make([]rssAt, len(s.series))
+	for i, m := range s.series {
+		out[i] = rssAt{m.at, m.rss}
+	}
+	return out
+}
+
+// hostAnon returns the host's allocated resident memory (RssAnon) at
+// every sample taken so far; nil when the kernel does not report it.
+func (s *sampler) hostAnon() []rssAt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]rssAt, 0, len(s.series))
+	for _, m := range s.series {
+		if m.anon < 0 {
+			return nil
+		}
+		out = append(out, rssAt{m.at, m.anon})
+	}
+	return out
 }
 
 // growth compares the host's largest resident size in the second half of
