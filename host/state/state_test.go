@@ -476,6 +476,29 @@ func TestPlan_VariableReadByAnEventMappingIsAChange(t *testing.T) {
 	}
 }
 
+func TestPlan_ChangedValueOfASensitiveVariableIsAChange(t *testing.T) {
+	// key = var.wh_key: the source text stays, the value does not. The
+	// plan must still see it, or apply would keep the old key.
+	before := build(t, base, map[string]string{"wh_key": "hunter2"}, baseLock)
+	after := build(t, base, map[string]string{"wh_key": "swordfish"}, baseLock)
+	p := Diff(applied(t, before), after)
+	var out bytes.Buffer
+	if err := p.Render(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "auth.key: (sensitive) -> (sensitive)") {
+		t.Fatalf("changing a sensitive variable's value planned no change of auth.key:\n%s", out.String())
+	}
+	for _, lit := range []string{"hunter2", "swordfish"} {
+		if strings.Contains(out.String(), lit) {
+			t.Errorf("the plan shows %q:\n%s", lit, out.String())
+		}
+	}
+	if p := Diff(applied(t, before), build(t, base, map[string]string{"wh_key": "hunter2"}, baseLock)); p.HasChanges() {
+		t.Error("the same value planned a change")
+	}
+}
+
 func TestSave_RecordsLimitsAndLoadReadsThemBack(t *testing.T) {
 	s := build(t, base, baseVars, baseLock)
 	st := memStore{}

@@ -26,7 +26,8 @@ const Redacted = "(sensitive)"
 // keys is kept key by key (Object), so a plan can point at the one key
 // that changed; anything else is a leaf: its canonical source text and,
 // when known at load time and not sensitive, its JSON value. A sensitive
-// leaf keeps only Redacted and the SHA-256 of its source text.
+// leaf keeps only Redacted and a SHA-256 over its source text and the
+// values it reads from the workspace (each itself hashed when sensitive).
 type Value struct {
 	Expr      string            `json:"expr,omitempty"`
 	JSON      json.RawMessage   `json:"value,omitempty"`
@@ -83,14 +84,14 @@ func (b *builder) leaf(expr hcl.Expression, v cty.Value) *Value {
 	text := canonicalText(src)
 	uv, _ := v.UnmarkDeep()
 	if b.sensitive(expr, v, text) {
+		// The source text and the inputs' hashes, so a changed variable
+		// is a change, whether its value is known now (key =
+		// var.wh_key) or only during a run.
 		h := sha256.New()
 		h.Write([]byte(text))
-		if !uv.IsWhollyKnown() {
-			// The inputs' hashes, so a changed variable is a change.
-			in := b.inputs(expr)
-			for _, k := range slices.Sorted(maps.Keys(in)) {
-				h.Write([]byte("\x00" + k + "=" + in[k]))
-			}
+		in := b.inputs(expr)
+		for _, k := range slices.Sorted(maps.Keys(in)) {
+			h.Write([]byte("\x00" + k + "=" + in[k]))
 		}
 		return &Value{Expr: Redacted, Sensitive: true, SHA256: hex.EncodeToString(h.Sum(nil))}
 	}
