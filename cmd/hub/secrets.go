@@ -246,7 +246,7 @@ func secretsRotateKey(e *env, args []string) error {
 	}
 	if err := st.Rotate(key); err != nil {
 		if printKey {
-			return fmt.Errorf("%w; the printed key was not applied", err)
+			return rotateFailed(err, st, newID, fromEnv)
 		}
 		return err
 	}
@@ -261,4 +261,21 @@ func secretsRotateKey(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "The new key is in %s: back it up, apart from the data directory. A running hub serve picks it up by itself.\n", filepath.Join(filepath.Dir(st.Path()), "master.key"))
 	}
 	return nil
+}
+
+// rotateFailed says what a failed rotate-key -print-new-key left: the
+// rotation can fail after the re-sealed store replaced the old one, and
+// then the printed key is the one in use, and must be kept.
+func rotateFailed(err error, st *secrets.Store, newID string, fromEnv bool) error {
+	id, rerr := st.SealedWith()
+	switch {
+	case rerr != nil:
+		return fmt.Errorf("%w; whether the printed key %s is in use cannot be told (%v): keep it until hub secrets list works with one of the keys", err, newID, rerr)
+	case id != newID:
+		return fmt.Errorf("%w; the printed key was not applied", err)
+	case fromEnv:
+		return fmt.Errorf("%w; but the store is now encrypted with the printed key %s: set %s to it wherever hub runs and restart hub serve", err, newID, secrets.EnvMasterKey)
+	default:
+		return fmt.Errorf("%w; but the store is now encrypted with the printed key %s, which the next hub command finishes installing in master.key", err, newID)
+	}
 }

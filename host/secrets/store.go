@@ -430,6 +430,21 @@ func (s *Store) Rotate(newKey []byte) error {
 	})
 }
 
+// SealedWith returns the ID of the key the store's file is sealed with as
+// it is on disk now, "" when it holds no secret (any key opens it). After
+// a Rotate that failed it tells whether the new key is the one in use: a
+// failure after the re-sealed file replaced the old one (syncing the
+// directory, say) leaves the new key in use.
+func (s *Store) SealedWith() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, _, err := s.parse()
+	if err != nil {
+		return "", err
+	}
+	return storeKeyID(f), nil
+}
+
 func (s *Store) setKey(key []byte, source string, fromEnv bool) {
 	s.key, s.keyID, s.keySource, s.fromEnv = key, KeyID(key), source, fromEnv
 	s.loaded = false

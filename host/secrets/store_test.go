@@ -536,3 +536,22 @@ func TestSet_RefusesAnEmptyValue(t *testing.T) {
 		t.Fatal("an empty value was stored")
 	}
 }
+
+func TestSealedWith_NamesTheKeyOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	oldKey, newKey := mustKey(t), mustKey(t)
+	s := mustOpen(t, dir, envKey(oldKey))
+	if id, err := s.SealedWith(); err != nil || id != "" {
+		t.Fatalf("SealedWith of an empty store = %q, %v; want \"\"", id, err)
+	}
+	mustSet(t, s, "a", "value-a")
+	if id, err := s.SealedWith(); err != nil || id != KeyID(oldKey) {
+		t.Fatalf("SealedWith = %q, %v; want %s", id, err, KeyID(oldKey))
+	}
+	if err := s.Rotate(newKey); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := s.SealedWith(); err != nil || id != KeyID(newKey) {
+		t.Fatalf("SealedWith after Rotate = %q, %v; want %s", id, err, KeyID(newKey))
+	}
+}
