@@ -17,7 +17,8 @@
 // read-modify-write and replace the file atomically; readers need no lock
 // and notice another process's change by the file's identity, size and
 // modification time, so a running hub serve sees hub secrets set without a
-// restart.
+// restart. Watch reports such a change to whoever resolved secrets ahead
+// of time (the engine's connection credentials), by the same test.
 //
 // The store also holds the data key (the entry DataKeyName), which
 // Sealer uses to seal values hub keeps elsewhere at rest, in the Badger
