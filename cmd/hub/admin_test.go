@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -222,17 +221,7 @@ func adminHub(t *testing.T, env []string, stdin string, args ...string) result {
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run hub %v: %v", args, err)
-	}
-	return result{out.String(), errb.String(), code}
+	return runHub(t, cmd)
 }
 
 // against runs hub with -addr and -api-key pointing at the fake.
@@ -243,11 +232,7 @@ func (f *fakeHub) hub(t *testing.T, stdin string, args ...string) result {
 
 func (f *fakeHub) mustHub(t *testing.T, args ...string) result {
 	t.Helper()
-	r := f.hub(t, "", args...)
-	if r.code != 0 {
-		t.Fatalf("hub %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-	}
-	return r
+	return succeeded(t, f.hub(t, "", args...), args)
 }
 
 func contains(t *testing.T, what, got string, wants ...string) {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -61,6 +63,33 @@ type result struct {
 	code           int
 }
 
+// runHub runs cmd, a hub command set up by the caller, and returns what
+// it wrote and its exit code. Only a hub that could not be run at all
+// fails the test.
+func runHub(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run hub %v: %v", cmd.Args[1:], err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// succeeded fails the test unless r, what hub args gave, exited 0.
+func succeeded(t *testing.T, r result, args []string) result {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("hub %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
 // hub runs the hub binary with a private plugin directory and no input.
 func hub(t *testing.T, pluginDir string, args ...string) result {
 	t.Helper()
@@ -78,11 +107,7 @@ func oneLine(t *testing.T, r result) {
 
 func mustHub(t *testing.T, pluginDir string, args ...string) result {
 	t.Helper()
-	r := hub(t, pluginDir, args...)
-	if r.code != 0 {
-		t.Fatalf("hub %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-	}
-	return r
+	return succeeded(t, hub(t, pluginDir, args...), args)
 }
 
 func TestCLI_Version(t *testing.T) {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,17 +16,7 @@ func hubIn(t *testing.T, pluginDir, stdin string, args ...string) result {
 	cmd := exec.Command(hubBin, args...)
 	cmd.Env = append(os.Environ(), "HUB_PLUGIN_DIR="+pluginDir)
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run hub %v: %v", args, err)
-	}
-	return result{out.String(), errb.String(), code}
+	return runHub(t, cmd)
 }
 
 // initialized writes src as a workspace, installs the example connector

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,26 +24,12 @@ func hubSecrets(t *testing.T, stdin string, extraEnv []string, args ...string) r
 	}
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run hub %v: %v", args, err)
-	}
-	return result{out.String(), errb.String(), code}
+	return runHub(t, cmd)
 }
 
 func mustHubSecrets(t *testing.T, stdin string, env []string, args ...string) result {
 	t.Helper()
-	r := hubSecrets(t, stdin, env, args...)
-	if r.code != 0 {
-		t.Fatalf("hub %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-	}
-	return r
+	return succeeded(t, hubSecrets(t, stdin, env, args...), args)
 }
 
 // noLeak fails if any value shows in a command's output.
