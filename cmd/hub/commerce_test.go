@@ -121,6 +121,25 @@ func TestCLI_ExampleCommerceInitsAndValidates(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer that a process's output may be written
+// to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // sandboxProc is a hub sandbox started by a test.
 type sandboxProc struct {
 	t    *testing.T
@@ -304,15 +323,6 @@ func (sb *sandboxProc) shipWithCarrier(ref string) string {
 	return assigned.Response.Data.AWB
 }
 
-// waitUntil polls cond until it holds, failing the test with what and
-// the host's log after timeout.
-func waitUntil(t *testing.T, h *host, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !eventually(timeout, cond) {
-		t.Fatalf("timed out after %s waiting until %s\nhost log:\n%s", timeout, what, h.stderr)
-	}
-}
-
 func hasTag(tags, want string) bool {
 	for _, tag := range strings.Split(tags, ",") {
 		if strings.EqualFold(strings.TrimSpace(tag), want) {
@@ -359,10 +369,10 @@ func TestCommerce_FiveWorkflowsAgainstTheSandbox(t *testing.T) {
 	}
 	mustHub(t, plugins, "apply", "-dir", dir, "-env", "sandbox", "-var", "sandbox_url="+sb.base(),
 		"-var", fmt.Sprintf("carrier_awbs=[%q]", awb), "-auto-approve")
-	h := startHost(t, dir, plugins)
-	waitUntil(t, h, wait, "hub subscribed to the shop's orders/create", func() bool {
+	h := appliedAt(dir, plugins).start(t, "")
+	waitFor(t, wait, "hub to subscribe to the shop's orders/create", func() bool {
 		for _, w := range sb.shop().Webhooks {
-			if w.Topic == "orders/create" && strings.HasPrefix(w.Address, h.url+"/webhooks/") {
+			if w.Topic == "orders/create" && strings.HasPrefix(w.Address, h.info.URL+"/webhooks/") {
 				return true
 			}
 		}
@@ -384,7 +394,7 @@ func TestCommerce_FiveWorkflowsAgainstTheSandbox(t *testing.T) {
 		t.Fatalf("the shop named the order %q, want %q", placed.Order.Name, ref)
 	}
 	var order warehouseOrder
-	waitUntil(t, h, wait, "the warehouse has order "+ref, func() bool {
+	waitFor(t, wait, "the warehouse to have order "+ref, func() bool {
 		if found := sb.warehouseOrders(ref); len(found) == 1 {
 			order = found[0]
 			return true
@@ -406,22 +416,22 @@ func TestCommerce_FiveWorkflowsAgainstTheSandbox(t *testing.T) {
 
 	// 2. The warehouse packs it: the shop order is ready to ship.
 	sb.call("POST", wh.Control+"/advance", map[string]string{"order_id": order.ID, "status": "packed"}, nil, 204, nil)
-	waitUntil(t, h, wait, "the shop order is tagged Ready to ship", func() bool { return hasTag(shopTags(), "Ready to ship") })
+	waitFor(t, wait, "the shop order to be tagged Ready to ship", func() bool { return hasTag(shopTags(), "Ready to ship") })
 	sb.call("POST", wh.Control+"/advance", map[string]string{"order_id": order.ID, "status": "shipped"}, nil, 204, nil)
 
 	// 3. The carrier delivers it: the warehouse order is delivered.
 	sb.call("POST", sr.Control+"/status", map[string]any{"awb": awb, "status_code": 7}, nil, 200, nil)
-	waitUntil(t, h, wait, "the warehouse order is delivered", func() bool {
+	waitFor(t, wait, "the warehouse order to be delivered", func() bool {
 		found := sb.warehouseOrders(ref)
 		return len(found) == 1 && found[0].Status == "delivered"
 	})
 
 	// 4. The warehouse's delivered shipment: the shop order is delivered.
-	waitUntil(t, h, wait, "the shop order is tagged Delivered", func() bool { return hasTag(shopTags(), "Delivered") })
+	waitFor(t, wait, "the shop order to be tagged Delivered", func() bool { return hasTag(shopTags(), "Delivered") })
 
 	// 5. The warehouse counts new stock: the shop's available count follows.
 	sb.call("POST", wh.Control+"/stock", map[string]any{"sku": sku, "qty": newStock}, nil, 204, nil)
-	waitUntil(t, h, wait, fmt.Sprintf("the shop has %d of %s available", newStock, sku), func() bool {
+	waitFor(t, wait, fmt.Sprintf("the shop to have %d of %s available", newStock, sku), func() bool {
 		for _, l := range sb.shop().InventoryLevels {
 			if l.InventoryItemID == itemID {
 				return l.Available == newStock
@@ -432,7 +442,7 @@ func TestCommerce_FiveWorkflowsAgainstTheSandbox(t *testing.T) {
 
 	// Every workflow ran, and no run failed on the way.
 	var list struct{ Runs []runs.Summary }
-	h.get("/v1/runs?limit=1000", &list)
+	h.api("GET", "/v1/runs?limit=1000", &list)
 	ran := map[string]bool{}
 	for _, r := range list.Runs {
 		if r.Status == runs.Failed || r.Status == runs.Dead {

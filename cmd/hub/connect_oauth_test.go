@@ -164,7 +164,7 @@ func TestServe_ReconnectWaitsForTheNewLogin(t *testing.T) {
 	mustHub(t, plugins, "init", "-dir", dir)
 	mustHubSecrets(t, "cs-secret\n", nil, "secrets", "set", "-dir", dir, "api_client_secret")
 	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve")
-	startHost(t, dir, plugins)
+	appliedAt(dir, plugins).start(t, "")
 
 	authURL, done := startConnect(t, dir, plugins, as.URL+"/authorize", "app")
 	consent(t, authURL)

@@ -211,7 +211,7 @@ func TestServe_OAuthClientCredentialsRefreshAndCodeLogin(t *testing.T) {
 	mustHub(t, plugins, "init", "-dir", dir)
 	mustHubSecrets(t, clientSecret+"\n", nil, "secrets", "set", "-dir", dir, "api_client_secret")
 	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve")
-	h := startHost(t, dir, plugins)
+	h := appliedAt(dir, plugins).start(t, "")
 
 	// Client credentials: connected at once.
 	out := mustHub(t, plugins, "connect", "-dir", dir, "api")
@@ -303,9 +303,9 @@ func TestServe_OAuthClientCredentialsRefreshAndCodeLogin(t *testing.T) {
 
 	// No secret anywhere: the host's log, the CLI's output, the API.
 	var st json.RawMessage
-	h.get("/v1/state", &st)
+	h.api("GET", "/v1/state", &st)
 	var everything strings.Builder
-	everything.WriteString(h.stderr.String() + out.stdout + out.stderr + connectOut.String() + list.stdout + string(st))
+	everything.WriteString(h.log() + out.stdout + out.stderr + connectOut.String() + list.stdout + string(st))
 	for _, s := range []string{clientSecret, "at-1", "at-2", "at-3"} {
 		if strings.Contains(everything.String(), s) {
 			t.Errorf("%q appears in the output", s)

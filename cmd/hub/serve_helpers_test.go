@@ -52,6 +52,14 @@ func appliedWorkspace(t *testing.T, src string) *serveWorkspace {
 	return ws
 }
 
+// appliedAt is a workspace at dir that the test installed into plugins,
+// initialised and applied itself, with hub's default data directory
+// (dir/.hub/data): for tests that need more than appliedWorkspace does,
+// such as secrets, variables or a second connector version.
+func appliedAt(dir, plugins string) *serveWorkspace {
+	return &serveWorkspace{dir: dir, plugins: plugins, data: filepath.Join(dir, ".hub", "data")}
+}
+
 // cli runs a hub command (not serve) with this workspace's plugin
 // directory and no HUB_ settings of the caller's environment, bounded so
 // that a hung command fails the test instead of hanging it.
@@ -61,26 +69,12 @@ func (ws *serveWorkspace) cli(t *testing.T, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hubBin, args...)
 	cmd.Env = append(cleanEnv(), "HUB_PLUGIN_DIR="+ws.plugins)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run hub %v: %v", args, err)
-	}
-	return result{out.String(), errb.String(), code}
+	return runHub(t, cmd)
 }
 
 func (ws *serveWorkspace) mustCLI(t *testing.T, args ...string) result {
 	t.Helper()
-	r := ws.cli(t, args...)
-	if r.code != 0 {
-		t.Fatalf("hub %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-	}
-	return r
+	return succeeded(t, ws.cli(t, args...), args)
 }
 
 // admin runs an admin command (status, runs, dlq, …) against the hub serve
@@ -438,10 +432,22 @@ func (s *served) waitDelivered(l *ledger, workflow string, want map[string]bool,
 // not running, and returns it.
 func (s *served) waitRun(workflow, eventID string, timeout time.Duration) *runs.Run {
 	s.t.Helper()
+	return s.waitRunWhere(workflow, eventID, timeout, "a finished run", func(st runs.Status) bool { return st != runs.Running })
+}
+
+// waitEvent waits up to 20s until workflow's run for event id has
+// status, and returns it.
+func (s *served) waitEvent(workflow, eventID string, status runs.Status) *runs.Run {
+	s.t.Helper()
+	return s.waitRunWhere(workflow, eventID, 20*time.Second, "a "+string(status)+" run", func(st runs.Status) bool { return st == status })
+}
+
+func (s *served) waitRunWhere(workflow, eventID string, timeout time.Duration, what string, ok func(runs.Status) bool) *runs.Run {
+	s.t.Helper()
 	var id string
-	waitFor(s.t, timeout, "a finished run of "+workflow+" for event "+eventID, func() bool {
+	waitFor(s.t, timeout, what+" of "+workflow+" for event "+eventID, func() bool {
 		for _, r := range s.runs(workflow) {
-			if r.EventID == eventID && r.Status != runs.Running {
+			if r.EventID == eventID && ok(r.Status) {
 				id = r.ID
 				return true
 			}
@@ -479,13 +485,24 @@ func postWebhook(ctx context.Context, client *http.Client, url, secret string, b
 // unless it is acknowledged with a 2xx.
 func (s *served) mustDeliver(workflow, id string) {
 	s.t.Helper()
+	if status := s.deliver(workflow, s.secret(workflow), `{"id":"`+id+`"}`); status/100 != 2 {
+		s.t.Fatalf("webhook %s for %s: %d", workflow, id, status)
+	}
+}
+
+// deliver posts body to workflow's webhook, signed with secret, and
+// returns the answer's status: 0, with the test marked failed, when
+// there was no answer. Unlike mustDeliver it may be called from any
+// goroutine.
+func (s *served) deliver(workflow, secret, body string) int {
+	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	body := []byte(`{"id":"` + id + `"}`)
-	status, err := postWebhook(ctx, http.DefaultClient, s.info.URL+"/webhooks/"+workflow, s.secret(workflow), body)
-	if err != nil || status/100 != 2 {
-		s.t.Fatalf("webhook %s for %s: %d, %v", workflow, id, status, err)
+	status, err := postWebhook(ctx, http.DefaultClient, s.info.URL+"/webhooks/"+workflow, secret, []byte(body))
+	if err != nil {
+		s.t.Errorf("webhook %s: %v", workflow, err)
 	}
+	return status
 }
 
 // delivery is one request a receiver got.

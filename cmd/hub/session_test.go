@@ -88,7 +88,7 @@ func TestServe_SessionLoginAndReloginAfterExpiry(t *testing.T) {
 	mustHubSecrets(t, password+"\n", nil, "secrets", "set", "-dir", dir, "svc_password")
 	logins.Store(0)
 	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve")
-	h := startHost(t, dir, plugins)
+	h := appliedAt(dir, plugins).start(t, "")
 	secret := h.secret("orders")
 
 	burst := func(prefix string) {
@@ -117,7 +117,7 @@ func TestServe_SessionLoginAndReloginAfterExpiry(t *testing.T) {
 	if n := logins.Load(); n != 2 {
 		t.Fatalf("%d logins after the session ended, want 2 (one re-login)", n)
 	}
-	if strings.Contains(h.stderr.String()+bad.stdout+bad.stderr, password) {
+	if strings.Contains(h.log()+bad.stdout+bad.stderr, password) {
 		t.Fatal("the password appears in the output")
 	}
 }

@@ -3,18 +3,16 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hubhq/hub/host/runs"
 )
 
-// The stream example against the sandbox warehouse, with the real hub and
-// connector binaries: stock changes arrive over the WebSocket stream, a
-// dropped connection and a SIGKILL of the host lose and repeat nothing.
-func TestStream_WarehouseEventsThroughTheSandbox(t *testing.T) {
-	sb := startSandbox(t)
+// sandboxStream is examples/stream installed, initialised and applied
+// against sb, with the warehouse's token as a secret.
+func sandboxStream(t *testing.T, sb *sandboxProc) *serveWorkspace {
+	t.Helper()
 	dir, plugins := t.TempDir(), t.TempDir()
 	src, err := os.ReadFile("../../examples/stream/main.hcl")
 	if err != nil {
@@ -30,33 +28,34 @@ func TestStream_WarehouseEventsThroughTheSandbox(t *testing.T) {
 	mustHub(t, plugins, "init", "-dir", dir)
 	mustHubSecrets(t, "wh_sandbox_token\n", nil, "secrets", "set", "-dir", dir, "warehouse_token")
 	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve", "-var", "sandbox_url="+sb.base())
-	h := startHost(t, dir, plugins)
+	return appliedAt(dir, plugins)
+}
+
+// The stream example against the sandbox warehouse, with the real hub and
+// connector binaries: stock changes arrive over the WebSocket stream, a
+// dropped connection and a SIGKILL of the host lose and repeat nothing.
+func TestStream_WarehouseEventsThroughTheSandbox(t *testing.T) {
+	sb := startSandbox(t)
+	ws := sandboxStream(t, sb)
+	h := ws.start(t, "")
 
 	stock := func(i int) {
 		sb.call("POST", sb.apps["warehouse"].Control+"/stock", map[string]any{"sku": "IPOD2008GREEN", "qty": 100 + i}, nil, 204, nil)
 	}
-	count := func(h *host) map[string]int {
-		var list struct{ Runs []runs.Summary }
-		h.get("/v1/runs?workflow=warehouse_events&limit=1000", &list)
+	count := func(h *served) map[string]int {
 		seen := map[string]int{}
-		for _, r := range list.Runs {
+		for _, r := range h.runs("warehouse_events") {
 			if r.Status == runs.Succeeded {
 				seen[r.EventID]++
 			}
 		}
 		return seen
 	}
-	waitRuns := func(h *host, n int) map[string]int {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			seen := count(h)
-			if len(seen) >= n {
-				return seen
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d events ran, want %d\nhost log:\n%s", len(seen), n, h.stderr)
-			}
-			time.Sleep(50 * time.Millisecond)
+	waitRuns := func(h *served, n int) {
+		t.Helper()
+		var seen map[string]int
+		if !eventually(20*time.Second, func() bool { seen = count(h); return len(seen) >= n }) {
+			t.Fatalf("%d events ran, want %d", len(seen), n)
 		}
 	}
 	for i := range 10 {
@@ -72,12 +71,11 @@ func TestStream_WarehouseEventsThroughTheSandbox(t *testing.T) {
 	waitRuns(h, 20)
 
 	// SIGKILL the host; changes made while it is down arrive after.
-	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
-	_ = h.cmd.Wait()
+	h.killGroup()
 	for i := 20; i < 30; i++ {
 		stock(i)
 	}
-	h2 := startHost(t, dir, plugins)
+	h2 := ws.start(t, "")
 	waitRuns(h2, 30)
 	time.Sleep(300 * time.Millisecond) // a few stream messages' time: nothing more may arrive
 	seen := count(h2)
@@ -96,47 +94,28 @@ func TestStream_WarehouseEventsThroughTheSandbox(t *testing.T) {
 // the stream goes on from what the warehouse still has.
 func TestStream_MalformedFrameAndExpiredPosition(t *testing.T) {
 	sb := startSandbox(t)
-	dir, plugins := t.TempDir(), t.TempDir()
-	src, err := os.ReadFile("../../examples/stream/main.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, bin := range buildCommerceConnectors(t) {
-		mustHub(t, plugins, "connectors", "install", bin)
-	}
-	mustHub(t, plugins, "connectors", "install", exampleBin)
-	mustHub(t, plugins, "init", "-dir", dir)
-	mustHubSecrets(t, "wh_sandbox_token\n", nil, "secrets", "set", "-dir", dir, "warehouse_token")
-	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve", "-var", "sandbox_url="+sb.base())
+	ws := sandboxStream(t, sb)
 	ctl := sb.apps["warehouse"].Control
 	stock := func(i int) {
 		sb.call("POST", ctl+"/stock", map[string]any{"sku": "IPOD2008GREEN", "qty": 200 + i}, nil, 204, nil)
 	}
-	ran := func(h *host) int {
-		var list struct{ Runs []runs.Summary }
-		h.get("/v1/runs?workflow=warehouse_events&limit=1000", &list)
+	ran := func(h *served) int {
 		n := 0
-		for _, r := range list.Runs {
+		for _, r := range h.runs("warehouse_events") {
 			if r.Status != runs.Gap {
 				n++
 			}
 		}
 		return n
 	}
-	wait := func(h *host, n int, what string) {
-		deadline := time.Now().Add(20 * time.Second)
-		for ran(h) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d runs, want %d\nhost log:\n%s", what, ran(h), n, h.stderr)
-			}
-			time.Sleep(50 * time.Millisecond)
+	wait := func(h *served, n int, what string) {
+		t.Helper()
+		if !eventually(20*time.Second, func() bool { return ran(h) >= n }) {
+			t.Fatalf("%s: %d runs, want %d", what, ran(h), n)
 		}
 	}
 
-	h := startHost(t, dir, plugins)
+	h := ws.start(t, "")
 	for i := range 3 {
 		stock(i)
 	}
@@ -148,36 +127,27 @@ func TestStream_MalformedFrameAndExpiredPosition(t *testing.T) {
 	wait(h, 6, "after the malformed frame")
 
 	// The host is down while the warehouse moves on and forgets.
-	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
-	_ = h.cmd.Wait()
+	h.killGroup()
 	sb.call("POST", ctl+"/stream/retention", map[string]any{"keep": 2}, nil, 204, nil)
 	for i := 6; i < 12; i++ {
 		stock(i)
 	}
-	h2 := startHost(t, dir, plugins)
+	h2 := ws.start(t, "")
 	wait(h2, 8, "after the gap (the 2 events the warehouse still keeps)")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var st runs.HostStatus
-		h2.get("/v1/status", &st)
-		gap := ""
-		for _, tr := range st.Triggers {
-			if tr.Workflow == "warehouse_events" {
-				gap = tr.LastGap
+	var triggers []*runs.TriggerStatus
+	if !eventually(10*time.Second, func() bool {
+		triggers = h2.status().Triggers
+		for _, tr := range triggers {
+			if tr.Workflow == "warehouse_events" && tr.LastGap != "" {
+				return true
 			}
 		}
-		if gap != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no gap in hub status: %+v", st.Triggers)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("no gap in hub status: %+v", triggers)
 	}
-	var list struct{ Runs []runs.Summary }
-	h2.get("/v1/runs?workflow=warehouse_events&limit=1000", &list)
 	events, gaps := 0, 0
-	for _, r := range list.Runs {
+	for _, r := range h2.runs("warehouse_events") {
 		if r.Status == runs.Gap {
 			gaps++
 		} else {

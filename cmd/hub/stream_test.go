@@ -34,67 +34,65 @@ workflow "ticks" {
 }
 `
 
+// restartedMidStream starts hub serve on ws, SIGKILLs its whole process
+// group (hub serve and the connector) once the stream has started n runs
+// of ticks, and starts it again.
+func restartedMidStream(t *testing.T, ws *serveWorkspace, n int) *served {
+	t.Helper()
+	h := ws.start(t, "")
+	waitFor(t, 15*time.Second, fmt.Sprintf("the stream to start %d runs", n), func() bool { return len(h.runs("ticks")) >= n })
+	h.killGroup()
+	return ws.start(t, "")
+}
+
+// eachTickOnce fails the test unless events tick-1 … tick-n each have
+// exactly one run in list.
+func eachTickOnce(t *testing.T, list []runs.Summary, n int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, r := range list {
+		seen[r.EventID]++
+	}
+	for i := 1; i <= n; i++ {
+		if id := fmt.Sprintf("tick-%d", i); seen[id] != 1 {
+			t.Errorf("event %s has %d runs, want 1", id, seen[id])
+		}
+	}
+}
+
+// succeededRuns is the runs of list that succeeded.
+func succeededRuns(list []runs.Summary) []runs.Summary {
+	var out []runs.Summary
+	for _, r := range list {
+		if r.Status == runs.Succeeded {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // A stream trigger through the real host and connector: SIGKILL the host
 // while the stream delivers, restart it, and every event of the stream
 // starts exactly one run: the position is stored with the events, and
 // the restarted stream resumes after it.
 func TestServe_StreamSurvivesSIGKILLEachEventOnce(t *testing.T) {
-	dir, plugins := workspace(t, streamWorkspace)
-	mustHub(t, plugins, "init", "-dir", dir)
-	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve")
-	h := startHost(t, dir, plugins)
-
-	count := func(h *host) []runs.Summary {
-		var list struct{ Runs []runs.Summary }
-		h.get("/v1/runs?workflow=ticks&limit=1000", &list)
-		return list.Runs
+	h := restartedMidStream(t, appliedWorkspace(t, streamWorkspace), 10)
+	var all, done int
+	if !eventually(20*time.Second, func() bool {
+		list := h.runs("ticks")
+		all, done = len(list), len(succeededRuns(list))
+		return all == 40 && done == 40
+	}) {
+		t.Fatalf("%d runs (%d succeeded), want 40 each", all, done)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for len(count(h)) < 10 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the stream started no runs:\n%s", h.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
-	_ = h.cmd.Wait()
-
-	h2 := startHost(t, dir, plugins)
-	deadline = time.Now().Add(20 * time.Second)
-	for {
-		list := count(h2)
-		done := 0
-		for _, r := range list {
-			if r.Status == runs.Succeeded {
-				done++
-			}
-		}
-		if done == 40 && len(list) == 40 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs (%d succeeded), want 40 each\nhost log:\n%s", len(list), done, h2.stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	seen := map[string]int{}
-	for _, r := range count(h2) {
-		seen[r.EventID]++
-	}
-	for i := 1; i <= 40; i++ {
-		if id := fmt.Sprintf("tick-%d", i); seen[id] != 1 {
-			t.Errorf("event %s started %d runs, want 1", id, seen[id])
-		}
-	}
-	var st runs.HostStatus
-	h2.get("/v1/status", &st)
-	for _, tr := range st.Triggers {
+	eachTickOnce(t, h.runs("ticks"), 40)
+	for _, tr := range h.status().Triggers {
 		if tr.Workflow == "ticks" && (tr.Mode != "stream" || tr.Connected == nil) {
 			t.Errorf("stream status: %+v", tr)
 		}
 	}
-	if strings.Contains(h2.stderr.String(), "panic") {
-		t.Fatalf("host log:\n%s", h2.stderr)
+	if strings.Contains(h.log(), "panic") {
+		t.Fatal("hub serve panicked")
 	}
 }
 
@@ -112,24 +110,8 @@ func TestServe_StreamResumesAfterThePluginIsKilled(t *testing.T) {
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	waitFor(t, 30*time.Second, "all 40 ticks to run", func() bool {
-		done := 0
-		for _, r := range s.runs("ticks") {
-			if r.Status == runs.Succeeded {
-				done++
-			}
-		}
-		return done == 40
-	})
-	seen := map[string]int{}
-	for _, r := range s.runs("ticks") {
-		seen[r.EventID]++
-	}
-	for i := 1; i <= 40; i++ {
-		if id := fmt.Sprintf("tick-%d", i); seen[id] != 1 {
-			t.Errorf("event %s started %d runs, want 1", id, seen[id])
-		}
-	}
+	waitFor(t, 30*time.Second, "all 40 ticks to run", func() bool { return len(succeededRuns(s.runs("ticks"))) == 40 })
+	eachTickOnce(t, s.runs("ticks"), 40)
 }
 
 // A resume position the third party no longer keeps is reconciled through
@@ -140,30 +122,11 @@ func TestServe_StreamResumesAfterThePluginIsKilled(t *testing.T) {
 func TestServe_StreamGapIsReconciledThroughThePollTrigger(t *testing.T) {
 	src := strings.Replace(streamWorkspace, `config = { count = 40, interval_ms = 40, batch_size = 2 }`,
 		`config = { count = 30, interval_ms = 40, batch_size = 2, retain_from = 25 }`, 1)
-	dir, plugins := workspace(t, src)
-	mustHub(t, plugins, "init", "-dir", dir)
-	mustHub(t, plugins, "apply", "-dir", dir, "-auto-approve")
-	h := startHost(t, dir, plugins)
-	list := func(h *host) []runs.Summary {
-		var l struct{ Runs []runs.Summary }
-		h.get("/v1/runs?workflow=ticks&limit=1000", &l)
-		return l.Runs
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for len(list(h)) < 6 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the stream started no runs:\n%s", h.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
-	_ = h.cmd.Wait()
-
-	h2 := startHost(t, dir, plugins)
-	deadline = time.Now().Add(20 * time.Second)
-	for {
-		done, gaps := 0, 0
-		for _, r := range list(h2) {
+	h := restartedMidStream(t, appliedWorkspace(t, src), 6)
+	var done, gaps int
+	if !eventually(20*time.Second, func() bool {
+		done, gaps = 0, 0
+		for _, r := range h.runs("ticks") {
 			switch r.Status {
 			case runs.Succeeded:
 				done++
@@ -171,28 +134,12 @@ func TestServe_StreamGapIsReconciledThroughThePollTrigger(t *testing.T) {
 				gaps++
 			}
 		}
-		if done == 30 && gaps == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs succeeded and %d gaps, want 30 and 1\n%s", done, gaps, h2.stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return done == 30 && gaps == 1
+	}) {
+		t.Fatalf("%d runs succeeded and %d gaps, want 30 and 1", done, gaps)
 	}
-	seen := map[string]int{}
-	for _, r := range list(h2) {
-		if r.Status == runs.Succeeded {
-			seen[r.EventID]++
-		}
-	}
-	for i := 1; i <= 30; i++ {
-		if id := fmt.Sprintf("tick-%d", i); seen[id] != 1 {
-			t.Errorf("%s ran %d times, want 1", id, seen[id])
-		}
-	}
-	var st runs.HostStatus
-	h2.get("/v1/status", &st)
-	for _, tr := range st.Triggers {
+	eachTickOnce(t, succeededRuns(h.runs("ticks")), 30)
+	for _, tr := range h.status().Triggers {
 		if tr.Workflow == "ticks" && !strings.Contains(tr.LastGap, "(reconciled)") {
 			t.Errorf("status shows no reconciled gap: %+v", tr)
 		}
