@@ -22,14 +22,17 @@ import (
 
 // Runtime is an applied workspace made ready to run: connections with
 // their locked connector and resolved credentials, workflows with their
-// expressions. A Runtime never changes; applying a new workspace swaps it
-// whole, so a step that started under one finishes under it.
+// expressions. A Runtime never changes; applying a new workspace, or a
+// secret change that reaches a connection's credentials
+// (Engine.ReloadCredentials), swaps it whole, so a step that started
+// under one finishes under it.
 type Runtime struct {
-	ws    *config.Workspace
-	rc    *config.RunContext
-	env   string
-	conns map[string]*connRT
-	flows map[string]*flowRT
+	ws     *config.Workspace
+	rc     *config.RunContext
+	env    string
+	tenant string
+	conns  map[string]*connRT
+	flows  map[string]*flowRT
 	// installed is every connector binary in the plugin directory, so a
 	// run started on a version the lock no longer names can finish on it.
 	installed map[string]registry.Installed // by ref
@@ -43,6 +46,15 @@ type connRT struct {
 	auth *config.Auth
 	wire wire.Connection
 	cfg  *config.Connection
+	// readsSecrets: the auth block or the properties call secret(), so
+	// the connection is resolved again when the secret store changes
+	// (see reload.go); secrets are the names written as literals.
+	readsSecrets bool
+	secrets      []string
+	// digest identifies the values of the auth block's attributes and
+	// the properties, secrets included; "" when they could not all be
+	// evaluated. A connection whose digest changes is swapped in anew.
+	digest string
 }
 
 type flowRT struct {
@@ -95,7 +107,7 @@ func compileRuntime(ws *config.Workspace, lock *lockfile.Lock, installed []regis
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{ws: ws, rc: rc, env: ws.Environment, conns: map[string]*connRT{}, flows: map[string]*flowRT{}, installed: map[string]registry.Installed{}}
+	rt := &Runtime{ws: ws, rc: rc, env: ws.Environment, tenant: tenant, conns: map[string]*connRT{}, flows: map[string]*flowRT{}, installed: map[string]registry.Installed{}}
 	for _, inst := range installed {
 		rt.installed[refOf(inst)] = inst
 	}
@@ -112,6 +124,13 @@ func compileRuntime(ws *config.Workspace, lock *lockfile.Lock, installed []regis
 			return nil, err
 		}
 		cr.wire = wc
+		cr.secrets, cr.readsSecrets = secretsRead(c)
+		if cr.readsSecrets {
+			// An oauth2 client_secret or a session's credentials that
+			// cannot be read yet leave the digest empty: once they can
+			// be, the connection counts as changed.
+			cr.digest, _ = rt.credentialDigest(c, wc)
+		}
 		rt.conns[c.Name] = cr
 	}
 	if connsOnly {

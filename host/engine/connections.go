@@ -57,6 +57,17 @@ func (e *Engine) ListConnections(ctx context.Context, tenant string) ([]runs.Con
 			}
 			l.hmu.Unlock()
 		}
+		if ce, ok := e.credentialError(name); ok {
+			// Calls may still succeed with the credentials read before,
+			// which is why this is not left to the lane's last error:
+			// someone must restore the secret before the old value stops
+			// working.
+			rc.State, rc.Reason = "failing", ce.msg
+			if rc.LastErrorAt == nil || rc.LastErrorAt.Before(ce.at) {
+				t := ce.at.UTC()
+				rc.LastError, rc.LastErrorAt = ce.msg, &t
+			}
+		}
 		out = append(out, rc)
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].Name < out[k].Name })

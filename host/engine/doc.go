@@ -18,6 +18,11 @@
 // its circuit breaker, and execute them. On start the engine reloads every
 // stored job, so nothing queued is lost across restarts.
 //
+// Connection credentials are resolved from the secret store when a
+// runtime is compiled; when the store changes, ReloadCredentials resolves
+// them again and swaps in the changed connections, so a rotated key is
+// used from the next call without a restart.
+//
 // The engine must not speak HTTP (host/server does, through the
 // server.Backend this package implements), parse HCL (host/config does)
 // or launch processes (host/supervisor does).

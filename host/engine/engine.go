@@ -106,11 +106,14 @@ type Engine struct {
 	installID string
 	started   time.Time
 
-	rt     atomic.Pointer[Runtime]
-	poll   *poller.Poller
-	stream *streamer.Streamer
-	ready  atomic.Bool
-	closed atomic.Bool
+	rt atomic.Pointer[Runtime]
+	// applyMu serializes Apply and ReloadCredentials, so a reload built
+	// from one runtime never replaces a newer one.
+	applyMu sync.Mutex
+	poll    *poller.Poller
+	stream  *streamer.Streamer
+	ready   atomic.Bool
+	closed  atomic.Bool
 
 	lanesMu sync.Mutex
 	lanes   map[string]*lane
@@ -118,6 +121,9 @@ type Engine struct {
 	routerWake chan struct{}
 	deadCount  atomic.Int64
 	deadMu     sync.Mutex
+
+	credMu   sync.Mutex
+	credErrs map[string]credError // by connection: secrets that no longer resolve
 
 	authMu sync.Mutex
 	auth   map[string]*authState // refreshed credentials by connection
@@ -164,7 +170,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		opts: opts, log: opts.Logger, st: opts.Store, in: opts.Ingest, tenant: opts.Tenant,
 		started: time.Now(), lanes: map[string]*lane{}, routerWake: make(chan struct{}, 1),
-		auth: map[string]*authState{}, logins: map[string]*sync.Mutex{}, subs: map[string]*subscription{}, health: newHealthBook(),
+		auth: map[string]*authState{}, credErrs: map[string]credError{}, logins: map[string]*sync.Mutex{}, subs: map[string]*subscription{}, health: newHealthBook(),
 		ctx: ctx, cancel: cancel, stopWork: make(chan struct{}),
 	}
 	e.m = newMetrics(e, opts.Metrics)
@@ -274,6 +280,15 @@ func (e *Engine) loadQueue() error {
 // records are keyed by workflow and trigger, not version, so the move
 // neither loses nor replays events.
 func (e *Engine) Apply(rt *Runtime) error {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	e.clearCredentialErrors(rt)
+	e.apply(rt)
+	return nil
+}
+
+// apply is Apply under applyMu.
+func (e *Engine) apply(rt *Runtime) {
 	old := e.rt.Swap(rt)
 	for name, c := range rt.conns {
 		e.setLimits(e.lane(name), e.limitsOf(c))
@@ -304,7 +319,6 @@ func (e *Engine) Apply(rt *Runtime) error {
 	}
 	e.health.sync(rt, e.webhookURL)
 	e.kickRouter()
-	return nil
 }
 
 // versionMoves returns, by workflow, the connector version each poll

@@ -115,6 +115,17 @@ func (f *fakeConnector) loginCount() int {
 // directory; secrets answers secret().
 func compile(t *testing.T, workspace string, secrets map[string]string) *Runtime {
 	t.Helper()
+	return compileWith(t, workspace, func(name string) (string, error) {
+		if v, ok := secrets[name]; ok {
+			return v, nil
+		}
+		return "", fmt.Errorf("no secret %q", name)
+	})
+}
+
+// compileWith is compile with secret() answered by secret.
+func compileWith(t *testing.T, workspace string, secret config.SecretFunc) *Runtime {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hubBlock+workspace), 0o600); err != nil {
 		t.Fatal(err)
@@ -130,12 +141,6 @@ func compile(t *testing.T, workspace string, secrets map[string]string) *Runtime
 	lock := lockfile.New()
 	lock.Connectors["fake"] = &lockfile.Entry{Name: "fake", Source: "hub/fake", Version: v,
 		Hashes: map[string]string{registry.Platform(): "sha256:" + hex.EncodeToString(sum[:])}}
-	secret := func(name string) (string, error) {
-		if v, ok := secrets[name]; ok {
-			return v, nil
-		}
-		return "", fmt.Errorf("no secret %q", name)
-	}
 	rt, err := Compile(ws, lock, []registry.Installed{inst}, nil, secret, store.DefaultTenant)
 	if err != nil {
 		t.Fatalf("compile: %v", err)

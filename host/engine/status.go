@@ -267,18 +267,32 @@ func (e *Engine) Status(_ context.Context, tenant string) (*runs.HostStatus, err
 			cs.LastError, cs.LastErrorAt = l.lastError, &t
 		}
 		l.hmu.Unlock()
+		e.credentialStatus(cs)
 		st.Connections = append(st.Connections, cs)
 	}
 	if rt != nil {
 		for name, c := range rt.conns {
 			if _, ok := lanes[name]; !ok {
-				st.Connections = append(st.Connections, &runs.ConnectionStatus{Name: name, Connector: c.ref, Breaker: "closed"})
+				cs := &runs.ConnectionStatus{Name: name, Connector: c.ref, Breaker: "closed"}
+				e.credentialStatus(cs)
+				st.Connections = append(st.Connections, cs)
 			}
 		}
 	}
 	sort.Slice(st.Connections, func(i, k int) bool { return st.Connections[i].Name < st.Connections[k].Name })
 	st.Queue.DeadLetters = int(e.deadCount.Load())
 	return st, nil
+}
+
+// credentialStatus shows cs's credential error (see ReloadCredentials)
+// as its last error, unless a call failed since.
+func (e *Engine) credentialStatus(cs *runs.ConnectionStatus) {
+	ce, ok := e.credentialError(cs.Name)
+	if !ok || (cs.LastErrorAt != nil && cs.LastErrorAt.After(ce.at)) {
+		return
+	}
+	t := ce.at.UTC()
+	cs.LastError, cs.LastErrorAt = ce.msg, &t
 }
 
 // housekeeping prunes the run history by the retention settings.

@@ -1,0 +1,250 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/hubhq/hub/host/config"
+	"github.com/hubhq/hub/sdk/schema"
+	"github.com/hubhq/hub/sdk/wire"
+)
+
+// A connection's basic, digest, api_key and bearer credentials and its
+// properties are resolved when a runtime is compiled, so every call does
+// not read the secret store. Mappings and session credentials evaluate
+// secret() at each use and need none of what follows. When the store
+// changes, ReloadCredentials resolves the connections that read secrets
+// again and swaps in a runtime with the new values, the way Apply swaps
+// in a new workspace: calls that started finish with what they had.
+
+// CredentialReload says what ReloadCredentials found.
+type CredentialReload struct {
+	// Runtime is the runtime running afterwards; nil when nothing is
+	// applied.
+	Runtime *Runtime
+	// Changed lists, sorted, the connections whose credentials or
+	// properties changed: new calls, polls and streams use the new ones.
+	Changed []string
+	// OAuth lists the oauth2 connections among Changed: their client
+	// (client_id, client_secret, ...) must be registered again with the
+	// OAuth provider (Runtime.OAuthConnections has the new values).
+	OAuth []string
+	// Failed gives, by connection, why its secrets could not be read.
+	// Such a connection keeps the credentials it had.
+	Failed map[string]error
+}
+
+// credError is why a connection's credentials could not be read again
+// after the secret store changed, for its status.
+type credError struct {
+	msg string
+	at  time.Time
+}
+
+// ReloadCredentials resolves again, with the secrets as they are now,
+// every applied connection whose auth block or properties call secret(),
+// and makes the changed ones the running ones: new action calls and
+// connection tests use them at once, and the poll and stream triggers of
+// a changed connection restart with it (after their poll in flight), as
+// on Apply. Steps already running finish with the credentials they
+// started with. A connection whose secrets cannot be read any more (a
+// secret deleted) keeps its credentials; the error, which names the
+// secret and never a value, is logged once and shown in the connection's
+// status until a reload or an apply reads them again.
+//
+// The caller re-registers the OAuth clients of CredentialReload.OAuth.
+func (e *Engine) ReloadCredentials() CredentialReload {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	rt := e.rt.Load()
+	res := CredentialReload{Runtime: rt, Failed: map[string]error{}}
+	if rt == nil || e.closed.Load() {
+		return res
+	}
+	next, changed, failed := rt.reresolve()
+	res.Failed = failed
+	e.noteCredentialErrors(rt, failed)
+	if len(changed) == 0 {
+		return res
+	}
+	for _, name := range changed {
+		if c := next.conns[name]; c.auth != nil && c.auth.Type == schema.AuthOAuth2 {
+			res.OAuth = append(res.OAuth, name)
+		}
+	}
+	res.Runtime, res.Changed = next, changed
+	e.apply(next)
+	e.log.Info("connection credentials changed in the secret store; new calls use them", "connections", changed)
+	return res
+}
+
+// reresolve returns rt with the connections that read secrets resolved
+// again: the runtime (rt itself when nothing changed), the connections
+// that changed, and those whose secrets could not be read, which keep
+// what they had.
+func (rt *Runtime) reresolve() (*Runtime, []string, map[string]error) {
+	var changed []string
+	failed := map[string]error{}
+	fresh := map[string]*connRT{}
+	for name, c := range rt.conns {
+		if !c.readsSecrets {
+			continue
+		}
+		wc, err := rt.resolveConn(c.cfg, rt.tenant)
+		digest := ""
+		if err == nil {
+			digest, err = rt.credentialDigest(c.cfg, wc)
+		}
+		if err != nil {
+			failed[name] = err
+			continue
+		}
+		if digest == c.digest {
+			continue
+		}
+		nc := *c
+		nc.wire, nc.digest = wc, digest
+		fresh[name] = &nc
+		changed = append(changed, name)
+	}
+	if len(changed) == 0 {
+		return rt, nil, failed
+	}
+	sort.Strings(changed)
+	next := *rt
+	next.conns = make(map[string]*connRT, len(rt.conns))
+	for name, c := range rt.conns {
+		if nc, ok := fresh[name]; ok {
+			c = nc
+		}
+		next.conns[name] = c
+	}
+	return &next, changed, failed
+}
+
+// credentialDigest is a hash of what c's credentials and properties
+// evaluate to now (wc is c resolved), secrets included: every attribute
+// of the auth block, whatever its type (an oauth2 client_secret, a
+// session's credentials), not only those a call carries. The hash stays
+// in memory; it is compared, never shown.
+func (rt *Runtime) credentialDigest(c *config.Connection, wc wire.Connection) (string, error) {
+	h := sha256.New()
+	h.Write(wc.Properties)
+	h.Write([]byte{0})
+	if c.Auth != nil {
+		names := make([]string, 0, len(c.Auth.Attributes))
+		for name := range c.Auth.Attributes {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			v, diags := rt.rc.Eval(c.Auth.Attributes[name].Expr, cty.NilVal, nil)
+			if diags.HasErrors() {
+				return "", fmt.Errorf("connection %s: auth %s: %s", c.Name, name, rt.diagText(diags))
+			}
+			b, err := toJSON(v)
+			if err != nil {
+				return "", fmt.Errorf("connection %s: auth %s: %w", c.Name, name, err)
+			}
+			h.Write([]byte(name))
+			h.Write([]byte{0})
+			h.Write(b)
+			h.Write([]byte{0})
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// secretsRead reports whether c's auth block or properties call secret(),
+// and the names of the secrets they read that are written as literals (a
+// name computed from a variable is read, but not named).
+func secretsRead(c *config.Connection) (names []string, reads bool) {
+	var exprs []hcl.Expression
+	if c.Properties != nil {
+		exprs = append(exprs, c.Properties.Expr)
+	}
+	if c.Auth != nil {
+		for _, a := range c.Auth.Attributes {
+			exprs = append(exprs, a.Expr)
+		}
+	}
+	for _, expr := range exprs {
+		se, ok := expr.(hclsyntax.Expression)
+		if !ok {
+			// Not native syntax (JSON): assume it may.
+			reads = true
+			continue
+		}
+		_ = hclsyntax.VisitAll(se, func(n hclsyntax.Node) hcl.Diagnostics {
+			call, ok := n.(*hclsyntax.FunctionCallExpr)
+			if !ok || call.Name != "secret" {
+				return nil
+			}
+			reads = true
+			if len(call.Args) == 1 {
+				if v, diags := call.Args[0].Value(nil); !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+					if name := v.AsString(); !slices.Contains(names, name) {
+						names = append(names, name)
+					}
+				}
+			}
+			return nil
+		})
+	}
+	slices.Sort(names)
+	return names, reads
+}
+
+// noteCredentialErrors records and logs, once per distinct error, the
+// connections of rt whose credentials failed to resolve again, and
+// forgets the errors of those that resolved.
+func (e *Engine) noteCredentialErrors(rt *Runtime, failed map[string]error) {
+	now := time.Now()
+	e.credMu.Lock()
+	defer e.credMu.Unlock()
+	for name, c := range rt.conns {
+		err, bad := failed[name]
+		prev, had := e.credErrs[name]
+		switch {
+		case bad:
+			msg := fmt.Sprintf("the secret store changed and the credentials cannot be read (calls go on with those read before): %v", err)
+			if had && prev.msg == msg {
+				continue
+			}
+			e.credErrs[name] = credError{msg: msg, at: now}
+			e.log.Error("cannot read a connection's credentials after the secret store changed; it keeps the ones it had", "connection", name, "secrets", c.secrets, "error", err)
+		case had:
+			delete(e.credErrs, name)
+			e.log.Info("a connection's credentials can be read again", "connection", name)
+		}
+	}
+}
+
+// clearCredentialErrors forgets the credential errors of the connections
+// rt compiled in full (its digest could be made), and of those it no
+// longer has: a new apply read their secrets afresh.
+func (e *Engine) clearCredentialErrors(rt *Runtime) {
+	e.credMu.Lock()
+	defer e.credMu.Unlock()
+	for name := range e.credErrs {
+		if c, ok := rt.conns[name]; !ok || !c.readsSecrets || c.digest != "" {
+			delete(e.credErrs, name)
+		}
+	}
+}
+
+// credentialError is connection name's credential error, if any.
+func (e *Engine) credentialError(name string) (credError, bool) {
+	e.credMu.Lock()
+	defer e.credMu.Unlock()
+	ce, ok := e.credErrs[name]
+	return ce, ok
+}

@@ -1,0 +1,403 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/hubhq/hub/host/registry"
+	"github.com/hubhq/hub/host/runs"
+	"github.com/hubhq/hub/host/store"
+	"github.com/hubhq/hub/sdk/wire"
+)
+
+// fakeSecrets is a secret store the test changes while the engine runs.
+type fakeSecrets struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func newFakeSecrets(kv ...string) *fakeSecrets {
+	s := &fakeSecrets{m: map[string]string{}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		s.m[kv[i]] = kv[i+1]
+	}
+	return s
+}
+
+func (s *fakeSecrets) set(name, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[name] = value
+}
+
+func (s *fakeSecrets) remove(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, name)
+}
+
+// get resolves secret(), with the store's message for a missing name.
+func (s *fakeSecrets) get(name string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[name]; ok {
+		return v, nil
+	}
+	return "", fmt.Errorf("secret %q is not set: hub secrets set %s", name, name)
+}
+
+// logBuffer collects an engine's log for the test to read.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func withLog(buf *logBuffer) func(*Options) {
+	return func(o *Options) {
+		o.Logger = hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Debug})
+	}
+}
+
+// apiKeyWorkspace has one api_key connection whose key is a secret, and
+// a webhook workflow calling it; the step's input reads the same secret.
+const apiKeyWorkspace = `
+connection "api" {
+  connector = "fake"
+  auth "api_key" {
+    key = secret("api_key")
+  }
+}
+connection "plain" {
+  connector = "fake"
+}
+workflow "w" {
+  trigger "plain" "t" {
+    mode = "webhook"
+  }
+  action "a" {
+    connection = "api"
+    action     = "a"
+    input      = { id = event.id, signature = secret("api_key") }
+  }
+}
+workflow "k" {
+  trigger "plain" "t" {
+    mode = "webhook"
+  }
+  action "a" {
+    connection = "api"
+    action     = "a"
+    input      = { id = event.id }
+  }
+}
+`
+
+// keyOf is the API key call n (from 1) carried.
+func keyOf(t *testing.T, fc *fakeConnector, n int) string {
+	t.Helper()
+	calls := fc.actionCalls()
+	if len(calls) < n {
+		t.Fatalf("%d calls, want at least %d", len(calls), n)
+	}
+	return calls[n-1].Conn.Auth.APIKey
+}
+
+// After the secret store changes, ReloadCredentials makes the next call
+// carry the new key: no new Compile, no restart.
+func TestReloadCredentials_NextCallCarriesTheRotatedKey(t *testing.T) {
+	sec := newFakeSecrets("api_key", "key-one")
+	fc := &fakeConnector{}
+	h := open(t, t.TempDir(), compileWith(t, apiKeyWorkspace, sec.get), fc, nil)
+
+	h.deliver("w", "e1", `{"id":"e1"}`)
+	h.waitStatus(runID(1), runs.Succeeded)
+	if got := keyOf(t, fc, 1); got != "key-one" {
+		t.Fatalf("first call carried key %q, want key-one", got)
+	}
+
+	sec.set("api_key", "key-two")
+	res := h.e.ReloadCredentials()
+	if !reflect.DeepEqual(res.Changed, []string{"api"}) || len(res.Failed) != 0 || len(res.OAuth) != 0 {
+		t.Fatalf("reload = changed %v, oauth %v, failed %v; want only api changed", res.Changed, res.OAuth, res.Failed)
+	}
+	h.deliver("w", "e2", `{"id":"e2"}`)
+	h.waitStatus(runID(2), runs.Succeeded)
+	if got := keyOf(t, fc, 2); got != "key-two" {
+		t.Fatalf("call after the reload carried key %q, want key-two", got)
+	}
+
+	// Nothing changed since: a second reload swaps nothing.
+	if res := h.e.ReloadCredentials(); len(res.Changed) != 0 {
+		t.Fatalf("a reload without a change reported %v changed", res.Changed)
+	}
+}
+
+// A secret that can no longer be read (deleted) does not blank the
+// credentials: calls go on with the old key, the error names the secret
+// in the log and in the connection's status, never a value, and a later
+// reload that reads it again clears the error.
+func TestReloadCredentials_DeletedSecretKeepsTheOldKeyAndIsReported(t *testing.T) {
+	sec := newFakeSecrets("api_key", "key-one")
+	fc := &fakeConnector{}
+	var logs logBuffer
+	h := open(t, t.TempDir(), compileWith(t, apiKeyWorkspace, sec.get), fc, withLog(&logs))
+
+	sec.remove("api_key")
+	res := h.e.ReloadCredentials()
+	if len(res.Changed) != 0 || res.Failed["api"] == nil || len(res.Failed) != 1 {
+		t.Fatalf("reload = changed %v, failed %v; want api failed and nothing changed", res.Changed, res.Failed)
+	}
+	if !strings.Contains(res.Failed["api"].Error(), `secret "api_key" is not set`) {
+		t.Fatalf("the error does not name the secret: %v", res.Failed["api"])
+	}
+	// Workflow k's mapping reads no secret: its call goes on with the
+	// key read before.
+	h.deliver("k", "e0", `{"id":"e0"}`)
+	h.waitStatus(runID(1), runs.Succeeded)
+	if got := keyOf(t, fc, 1); got != "key-one" {
+		t.Fatalf("call after the secret was deleted carried key %q, want the old key-one", got)
+	}
+
+	conns, err := h.e.ListConnections(context.Background(), store.DefaultTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api runs.Connection
+	for _, c := range conns {
+		if c.Name == "api" {
+			api = c
+		}
+	}
+	if api.State != "failing" || !strings.Contains(api.Reason, "api_key") || !strings.Contains(api.LastError, "api_key") || api.LastErrorAt == nil {
+		t.Fatalf("connection status %+v, want failing with the secret named", api)
+	}
+	st, err := h.e.Status(context.Background(), store.DefaultTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.Connections {
+		if c.Name == "api" && !strings.Contains(c.LastError, "api_key") {
+			t.Fatalf("host status of api: last error %q, want the secret named", c.LastError)
+		}
+	}
+	// Logged once, however many reloads meet the same error.
+	h.e.ReloadCredentials()
+	if n := strings.Count(logs.String(), "cannot read a connection's credentials"); n != 1 {
+		t.Fatalf("the error was logged %d times, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "api_key") || strings.Contains(logs.String(), "key-one") {
+		t.Fatalf("the log must name the secret and not its value:\n%s", logs.String())
+	}
+
+	sec.set("api_key", "key-three")
+	res = h.e.ReloadCredentials()
+	if !reflect.DeepEqual(res.Changed, []string{"api"}) || len(res.Failed) != 0 {
+		t.Fatalf("reload after restoring = changed %v, failed %v", res.Changed, res.Failed)
+	}
+	h.deliver("w", "e1", `{"id":"e1"}`)
+	h.waitStatus(runID(2), runs.Succeeded)
+	if got := keyOf(t, fc, 2); got != "key-three" {
+		t.Fatalf("call carried key %q, want key-three", got)
+	}
+	conns, _ = h.e.ListConnections(context.Background(), store.DefaultTenant)
+	for _, c := range conns {
+		if c.Name == "api" && (c.State != "ok" || c.Reason != "") {
+			t.Fatalf("after the secret is back: %+v, want ok", c)
+		}
+	}
+	if strings.Contains(logs.String(), "key-three") {
+		t.Fatalf("the log shows the new value:\n%s", logs.String())
+	}
+}
+
+// The run history redacts a secret read by a mapping both before and
+// after the value changes, and neither value reaches the log.
+func TestReloadCredentials_RedactionCoversTheNewValue(t *testing.T) {
+	sec := newFakeSecrets("api_key", "key-one")
+	fc := &fakeConnector{}
+	var logs logBuffer
+	h := open(t, t.TempDir(), compileWith(t, apiKeyWorkspace, sec.get), fc, withLog(&logs))
+
+	h.deliver("w", "e1", `{"id":"e1"}`)
+	first := h.waitStatus(runID(1), runs.Succeeded)
+	sec.set("api_key", "key-two")
+	h.e.ReloadCredentials()
+	h.deliver("w", "e2", `{"id":"e2"}`)
+	second := h.waitStatus(runID(2), runs.Succeeded)
+
+	for i, r := range []*runs.Run{first, second} {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "key-one") || strings.Contains(string(b), "key-two") {
+			t.Fatalf("run %d shows a key: %s", i+1, b)
+		}
+		if !strings.Contains(string(r.Steps[0].Input), "(sensitive)") {
+			t.Fatalf("run %d input %s, want the secret redacted", i+1, r.Steps[0].Input)
+		}
+	}
+	// The calls themselves carried the values.
+	if got := string(fc.actionCalls()[1].Input); !strings.Contains(got, "key-two") {
+		t.Fatalf("second call's input %s, want the new value", got)
+	}
+	if l := logs.String(); strings.Contains(l, "key-one") || strings.Contains(l, "key-two") {
+		t.Fatalf("the log shows a key:\n%s", l)
+	}
+}
+
+// pollingFake is a fakeConnector with a poll trigger that records the
+// API key of every poll and returns no events.
+type pollingFake struct {
+	*fakeConnector
+	mu   sync.Mutex
+	keys []string
+}
+
+func (p *pollingFake) PollTrigger(_ context.Context, req wire.PollRequest) (wire.PollResult, error) {
+	p.mu.Lock()
+	p.keys = append(p.keys, req.Conn.Auth.APIKey)
+	p.mu.Unlock()
+	return wire.PollResult{NextCursor: req.Cursor}, nil
+}
+
+func (p *pollingFake) polledWith(key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, k := range p.keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// A poll trigger whose connection's key changed is handed the new
+// connection: its next polls carry the new key.
+func TestReloadCredentials_PollTriggerPollsWithTheNewKey(t *testing.T) {
+	sec := newFakeSecrets("api_key", "key-one")
+	pf := &pollingFake{fakeConnector: &fakeConnector{}}
+	rt := compileWith(t, `
+connection "api" {
+  connector = "fake"
+  auth "api_key" {
+    key = secret("api_key")
+  }
+}
+workflow "p" {
+  trigger "api" "feed" {
+    mode     = "poll"
+    interval = "10ms"
+  }
+  action "a" {
+    connection = "api"
+    action     = "a"
+  }
+}
+`, sec.get)
+	h := open(t, t.TempDir(), rt, nil, func(o *Options) {
+		o.Connector = func(registry.Installed) wire.Connector { return pf }
+	})
+	waitFor(t, "a poll with the first key", func() bool { return pf.polledWith("key-one") })
+	sec.set("api_key", "key-two")
+	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.Changed, []string{"api"}) {
+		t.Fatalf("changed %v, want api", res.Changed)
+	}
+	waitFor(t, "a poll with the new key", func() bool { return pf.polledWith("key-two") })
+}
+
+const oauthSecretWorkspace = `
+connection "api" {
+  connector = "fake"
+  auth "oauth2" {
+    client_id     = "hub"
+    client_secret = secret("client_secret")
+    grant         = "client_credentials"
+  }
+}
+workflow "w" {
+  trigger "api" "t" {
+    mode = "webhook"
+  }
+  action "a" {
+    connection = "api"
+    action     = "a"
+  }
+}
+`
+
+// A changed client_secret is reported for the OAuth client to be
+// registered again, and the runtime's OAuth settings carry the new one.
+func TestReloadCredentials_ChangedClientSecretIsReportedForOAuth(t *testing.T) {
+	sec := newFakeSecrets("client_secret", "cs-one")
+	h := open(t, t.TempDir(), compileWith(t, oauthSecretWorkspace, sec.get), &fakeConnector{}, func(o *Options) { o.OAuth = &fakeOAuth{} })
+	sec.set("client_secret", "cs-two")
+	res := h.e.ReloadCredentials()
+	if !reflect.DeepEqual(res.OAuth, []string{"api"}) || !reflect.DeepEqual(res.Changed, []string{"api"}) {
+		t.Fatalf("reload = changed %v, oauth %v; want api in both", res.Changed, res.OAuth)
+	}
+	conns, err := res.Runtime.OAuthConnections()
+	if err != nil || len(conns) != 1 || conns[0].Attrs["client_secret"] != "cs-two" {
+		t.Fatalf("OAuthConnections = %d connections, %v; want the new client secret", len(conns), err)
+	}
+}
+
+// A client_secret not set when the workspace was compiled counts as
+// changed once it is set, so the client gets registered then.
+func TestReloadCredentials_ClientSecretSetAfterStartIsReportedForOAuth(t *testing.T) {
+	sec := newFakeSecrets()
+	h := open(t, t.TempDir(), compileWith(t, oauthSecretWorkspace, sec.get), &fakeConnector{}, func(o *Options) { o.OAuth = &fakeOAuth{} })
+	if res := h.e.ReloadCredentials(); res.Failed["api"] == nil || len(res.OAuth) != 0 {
+		t.Fatalf("before it is set: failed %v, oauth %v", res.Failed, res.OAuth)
+	}
+	sec.set("client_secret", "cs-one")
+	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.OAuth, []string{"api"}) || len(res.Failed) != 0 {
+		t.Fatalf("once set: oauth %v, failed %v; want api registered again", res.OAuth, res.Failed)
+	}
+}
+
+// Connections that read no secret are never resolved again.
+func TestSecretsRead_NamesLiteralSecretsOfAuthAndProperties(t *testing.T) {
+	rt := compileWith(t, `
+connection "a" {
+  connector  = "fake"
+  properties = { region = "eu", token = secret("prop_token") }
+  auth "basic" {
+    username = "u"
+    password = secret("pw")
+  }
+}
+connection "b" {
+  connector = "fake"
+  auth "bearer" {
+    token = "literal"
+  }
+}
+`, newFakeSecrets("prop_token", "x", "pw", "y").get)
+	if a := rt.conns["a"]; !a.readsSecrets || !reflect.DeepEqual(a.secrets, []string{"prop_token", "pw"}) || a.digest == "" {
+		t.Fatalf("a: reads %v, secrets %v, digest %q", a.readsSecrets, a.secrets, a.digest)
+	}
+	if b := rt.conns["b"]; b.readsSecrets || len(b.secrets) != 0 {
+		t.Fatalf("b: reads %v, secrets %v; want none", b.readsSecrets, b.secrets)
+	}
+}
