@@ -1,7 +1,9 @@
 // Package deploy turns an applied workspace source into the engine's
 // runtime: at start from what the store records, and on hub apply
 // against a running host, where it refuses anything that does not load,
-// validate and compile before it changes the store or the engine.
+// validate and compile before it changes the store or the engine. When
+// the secret store changes it has the engine re-read the connections'
+// secrets and registers changed OAuth clients again (ReloadSecrets).
 //
 // The package must not serve HTTP or decide about runs; it reads the
 // plugin directory, asks connectors for their schemas and hands the
