@@ -172,6 +172,15 @@ func runServe(e *env, args []string) error {
 		closeAll()
 		return err
 	}
+	// Credentials resolved at start follow the secret store: hub secrets
+	// set (a separate process) is noticed within secretsPollInterval and
+	// the changed connections are swapped in, with no restart.
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		dep.WatchSecrets(watchCtx, vault.Watch(watchCtx, secretsPollInterval))
+	}()
 	info := serveInfo{Addr: la.String(), URL: "http://" + la.String(), PID: os.Getpid()}
 	infoPath := filepath.Join(dataDir, serveInfoFile)
 	ib, _ := json.Marshal(info)
@@ -202,11 +211,18 @@ func runServe(e *env, args []string) error {
 	}
 	cancel()
 	_ = os.Remove(infoPath)
+	// No reload may restart triggers while the engine stops them.
+	stopWatch()
+	<-watched
 	eng.Shutdown(max(time.Until(end), 0))
 	closeAll()
 	log.Info("stopped")
 	return serveErr
 }
+
+// secretsPollInterval is how often hub serve looks whether the secret
+// store's file changed: one stat, so a change is used within a second.
+const secretsPollInterval = time.Second
 
 // backend is what the server serves: the engine, the deployer for hub
 // apply against the running host, and the OAuth manager for hub connect.
