@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -239,43 +237,11 @@ func TestServe_OAuthClientCredentialsRefreshAndCodeLogin(t *testing.T) {
 	}
 
 	// Authorization code with PKCE, through the host's callback.
-	cmd := exec.Command(hubBin, "connect", "-dir", dir, "-wait", "20s", "app")
-	cmd.Env = append(os.Environ(), "HUB_PLUGIN_DIR="+plugins)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var connectOut strings.Builder
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	var authURL string
-	for sc.Scan() {
-		line := sc.Text()
-		connectOut.WriteString(line + "\n")
-		if u := strings.TrimSpace(line); strings.HasPrefix(u, as.URL+"/authorize") {
-			authURL = u
-			break
-		}
-	}
-	if authURL == "" {
-		t.Fatalf("hub connect printed no authorization URL:\n%s", connectOut.String())
-	}
-	// The user's browser: the provider redirects to the host's callback.
-	resp, err := http.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := readBody(resp)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("callback answered %d: %s", resp.StatusCode, page)
-	}
-	for sc.Scan() {
-		connectOut.WriteString(sc.Text() + "\n")
-	}
-	if err := cmd.Wait(); err != nil || !strings.Contains(connectOut.String(), "Connection app is connected") {
-		t.Fatalf("hub connect app: %v\n%s", err, connectOut.String())
+	authURL, done := startConnect(t, dir, plugins, as.URL+"/authorize", "app")
+	consent(t, authURL)
+	connected := <-done
+	if connected.err != nil || !strings.Contains(connected.out, "Connection app is connected") {
+		t.Fatalf("hub connect app: %v\n%s", connected.err, connected.out)
 	}
 	list := mustHub(t, plugins, "connections", "list", "-dir", dir)
 	for _, name := range []string{"api", "app"} {
@@ -305,7 +271,7 @@ func TestServe_OAuthClientCredentialsRefreshAndCodeLogin(t *testing.T) {
 	var st json.RawMessage
 	h.api("GET", "/v1/state", &st)
 	var everything strings.Builder
-	everything.WriteString(h.log() + out.stdout + out.stderr + connectOut.String() + list.stdout + string(st))
+	everything.WriteString(h.log() + out.stdout + out.stderr + connected.out + list.stdout + string(st))
 	for _, s := range []string{clientSecret, "at-1", "at-2", "at-3"} {
 		if strings.Contains(everything.String(), s) {
 			t.Errorf("%q appears in the output", s)

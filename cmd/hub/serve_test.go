@@ -40,20 +40,36 @@ connection "ex" {
 // webhookDeliver is a workspace whose workflow "orders" delivers each
 // signed webhook's id to url, with the retry block given (may be empty).
 func webhookDeliver(url, retry string) string {
-	return serveHeader + fmt.Sprintf(`
-workflow "orders" {
-  trigger "ex" "incoming" {
+	return serveHeader + webhookWorkflow("orders", "ex", url, retry)
+}
+
+// webhookWorkflow is a workflow that delivers each signed webhook's id
+// to url through connection, with the retry block given (may be empty).
+func webhookWorkflow(name, connection, url, retry string) string {
+	return fmt.Sprintf(`
+workflow %q {
+  trigger %q "incoming" {
     mode = "webhook"
   }
 
   action "deliver" {
-    connection = "ex"
+    connection = %q
     action     = "deliver"
     input      = { url = %q, body = { id = event.id } }
     %s
   }
 }
-`, url, retry)
+`, name, connection, connection, url, retry)
+}
+
+// constantRetry is a retry block of attempts tries, every apart.
+func constantRetry(attempts int, every string) string {
+	return fmt.Sprintf(`retry {
+      attempts = %d
+      backoff  = "constant"
+      initial  = %q
+      max      = %q
+    }`, attempts, every, every)
 }
 
 // feedDeliver is a workspace whose workflow "records" polls feedURL every
@@ -219,13 +235,7 @@ func TestServe_SIGKILLMidStreamLosesNothing(t *testing.T) {
 
 func TestServe_PluginSIGKILLMidActionIsRetried(t *testing.T) {
 	r := newSlowReceiver(t)
-	ws := appliedWorkspace(t, webhookDeliver(r.srv.URL+"/orders",
-		`retry {
-      attempts = 5
-      backoff  = "constant"
-      initial  = "200ms"
-      max      = "200ms"
-    }`))
+	ws := appliedWorkspace(t, webhookDeliver(r.srv.URL+"/orders", constantRetry(5, "200ms")))
 	h := ws.start(t, "")
 	h.mustDeliver("orders", "evt-1")
 	inFlight := r.next(t, 10*time.Second)
@@ -281,47 +291,12 @@ func TestServe_SinkOutageRetriesThenDeadLettersAndReplays(t *testing.T) {
 	steady := startSink(t, sink.Options{})
 	fragile := startSink(t, sink.Options{})
 	// Two connections, so one's failures do not trip the other's breaker.
-	src := serveHeader + fmt.Sprintf(`
+	src := serveHeader + `
 connection "other" {
   connector = "example"
 }
-
-workflow "steady" {
-  trigger "ex" "incoming" {
-    mode = "webhook"
-  }
-
-  action "deliver" {
-    connection = "ex"
-    action     = "deliver"
-    input      = { url = %q, body = { id = event.id } }
-    retry {
-      attempts = 10
-      backoff  = "constant"
-      initial  = "300ms"
-      max      = "300ms"
-    }
-  }
-}
-
-workflow "fragile" {
-  trigger "other" "incoming" {
-    mode = "webhook"
-  }
-
-  action "deliver" {
-    connection = "other"
-    action     = "deliver"
-    input      = { url = %q, body = { id = event.id } }
-    retry {
-      attempts = 2
-      backoff  = "constant"
-      initial  = "100ms"
-      max      = "100ms"
-    }
-  }
-}
-`, steady.URL()+"/steady", fragile.URL()+"/fragile")
+` + webhookWorkflow("steady", "ex", steady.URL()+"/steady", constantRetry(10, "300ms")) +
+		webhookWorkflow("fragile", "other", fragile.URL()+"/fragile", constantRetry(2, "100ms"))
 	ws := appliedWorkspace(t, src)
 	h := ws.start(t, "")
 
