@@ -62,7 +62,10 @@ func (e *Engine) ListConnections(ctx context.Context, tenant string) ([]runs.Con
 			// which is why this is not left to the lane's last error:
 			// someone must restore the secret before the old value stops
 			// working.
-			rc.State, rc.Reason = "failing", ce.msg
+			if rc.State == "ok" || rc.State == "failing" {
+				// needs_login and the like say more about what to do.
+				rc.State, rc.Reason = "failing", ce.msg
+			}
 			if rc.LastErrorAt == nil || rc.LastErrorAt.Before(ce.at) {
 				t := ce.at.UTC()
 				rc.LastError, rc.LastErrorAt = ce.msg, &t

@@ -266,8 +266,9 @@ func TestReloadCredentials_RedactionCoversTheNewValue(t *testing.T) {
 	}
 }
 
-// pollingFake is a fakeConnector with a poll trigger that records the
-// API key of every poll and returns no events.
+// pollingFake is a fakeConnector with a poll trigger and a stream that
+// record the API key of every poll and stream opened, and deliver no
+// events.
 type pollingFake struct {
 	*fakeConnector
 	mu   sync.Mutex
@@ -279,6 +280,16 @@ func (p *pollingFake) PollTrigger(_ context.Context, req wire.PollRequest) (wire
 	p.keys = append(p.keys, req.Conn.Auth.APIKey)
 	p.mu.Unlock()
 	return wire.PollResult{NextCursor: req.Cursor}, nil
+}
+
+// OpenStream records the stream's key and holds it open until the
+// streamer ends it.
+func (p *pollingFake) OpenStream(ctx context.Context, req wire.StreamRequest, _ wire.StreamSink) error {
+	p.mu.Lock()
+	p.keys = append(p.keys, req.Conn.Auth.APIKey)
+	p.mu.Unlock()
+	<-ctx.Done()
+	return ctx.Err()
 }
 
 func (p *pollingFake) polledWith(key string) bool {
@@ -400,4 +411,37 @@ connection "b" {
 	if b := rt.conns["b"]; b.readsSecrets || len(b.secrets) != 0 {
 		t.Fatalf("b: reads %v, secrets %v; want none", b.readsSecrets, b.secrets)
 	}
+}
+
+// A stream trigger whose connection's key changed is opened again with
+// the new connection.
+func TestReloadCredentials_StreamReopensWithTheNewKey(t *testing.T) {
+	sec := newFakeSecrets("api_key", "key-one")
+	pf := &pollingFake{fakeConnector: &fakeConnector{}}
+	rt := compileWith(t, `
+connection "api" {
+  connector = "fake"
+  auth "api_key" {
+    key = secret("api_key")
+  }
+}
+workflow "s" {
+  trigger "api" "live" {
+    mode = "stream"
+  }
+  action "a" {
+    connection = "api"
+    action     = "a"
+  }
+}
+`, sec.get)
+	h := open(t, t.TempDir(), rt, nil, func(o *Options) {
+		o.Connector = func(registry.Installed) wire.Connector { return pf }
+	})
+	waitFor(t, "the stream opened with the first key", func() bool { return pf.polledWith("key-one") })
+	sec.set("api_key", "key-two")
+	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.Changed, []string{"api"}) {
+		t.Fatalf("changed %v, want api", res.Changed)
+	}
+	waitFor(t, "the stream reopened with the new key", func() bool { return pf.polledWith("key-two") })
 }
