@@ -24,8 +24,10 @@ type Key struct{ Tenant, Workflow string }
 // Runner is the goroutine of one trigger.
 type Runner interface {
 	// Run does the trigger's work until it is stopped. prev is nil or
-	// closed once the runner this one replaces has returned; Run waits
-	// for it before touching what the trigger owns.
+	// closed once the runners this one replaces have returned; Run waits
+	// for it before touching what the trigger owns, and may return
+	// without waiting when it is stopped first (the Set still holds the
+	// next runner back until prev is closed).
 	Run(prev <-chan struct{})
 	// Stop asks Run to return. It is called at most once, with the
 	// Set's lock held, so it must not block.
@@ -106,6 +108,13 @@ func (s *Set[S]) start(k Key, spec S) {
 		defer s.forget(k, sl)
 		defer close(sl.done)
 		sl.r.Run(prev)
+		// done means this runner and every one before it of the key
+		// have returned: a runner stopped while it waited for prev may
+		// return at once, and the next one must still not start before
+		// prev's runner is done.
+		if prev != nil {
+			<-prev
+		}
 	}()
 }
 

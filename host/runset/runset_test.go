@@ -213,3 +213,76 @@ func TestApply_ThirdDefinitionWaitsForTheSecondNotJustTheFirst(t *testing.T) {
 	h.set.Stop()
 	h.set.Wait()
 }
+
+// quitter is a Runner that, stopped while it waits for prev, returns at
+// once, as the streamer's and poller's runners do.
+type quitter struct {
+	name    string
+	journal *journal
+	stop    chan struct{}
+	release chan struct{} // once running, Run returns after stop and this
+}
+
+func (q *quitter) Run(prev <-chan struct{}) {
+	if prev != nil {
+		select {
+		case <-prev:
+		case <-q.stop:
+			q.journal.add("gave up " + q.name)
+			return
+		}
+	}
+	q.journal.add("run " + q.name)
+	<-q.stop
+	<-q.release
+	q.journal.add("return " + q.name)
+}
+
+func (q *quitter) Stop() { close(q.stop) }
+
+func TestApply_ARunnerThatGivesUpWaitingStillHoldsTheNextBack(t *testing.T) {
+	j := &journal{}
+	runners := map[int]*quitter{}
+	var mu sync.Mutex
+	set := New(func(a, b spec) bool { return a.Version == b.Version }, func(s spec) Runner {
+		q := &quitter{name: key(s), journal: j, stop: make(chan struct{}), release: make(chan struct{})}
+		mu.Lock()
+		runners[s.Version] = q
+		mu.Unlock()
+		return q
+	})
+	// v1 runs; v2 waits for it and is stopped by v3 at once, so it gives
+	// up; v3 must still wait for v1.
+	if err := set.Apply(want(spec{Name: "a", Version: 1}), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return j.has("run a@1") }, "v1 running")
+	for _, v := range []int{2, 3} {
+		if err := set.Apply(want(spec{Name: "a", Version: v}), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return j.has("gave up a@2") }, "v2 giving up")
+	if j.has("run a@3") {
+		t.Fatal("v3 ran while v1 was still running: v2 gave up waiting, and its done let v3 through")
+	}
+	mu.Lock()
+	r1, r3 := runners[1], runners[3]
+	mu.Unlock()
+	close(r1.release)
+	waitFor(t, func() bool { return j.has("run a@3") }, "v3 running after v1 returned")
+	close(r3.release)
+	set.Stop()
+	set.Wait()
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

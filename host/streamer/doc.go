@@ -26,10 +26,12 @@
 // writer stores the ones before: the batches that arrive while one commit
 // is being synced are stored together, in order, in the next, so a busy
 // stream costs one fsync per commit rather than per batch, and the commit
-// size follows the rate. The sink holds at most Options.MaxPending events
-// not yet stored; what it holds when the stream ends is stored before the
-// stream is opened again, except after a failed store (it is asked for
-// again from the stored position).
+// size follows the rate. At most Options.MaxPending events wait for the
+// next commit (so a stream holds about twice that with the commit being
+// written); what it holds when the stream ends is stored before the
+// stream is opened again, except after a failed store, or when the
+// trigger is stopped while the queue is deep (it is asked for again from
+// the stored position).
 //
 // Reconnecting. Any end of a stream — a clean end, a classified error, a
 // plugin crash or transport failure, a heartbeat timeout — is followed by

@@ -35,8 +35,8 @@ const (
 	DefaultMaxPending = 4096
 )
 
-// BackpressureCheck is how often a sink blocked by Options.Backpressure
-// asks again whether it may go on.
+// BackpressureCheck is how often a stream's writer held back by
+// Options.Backpressure asks again whether it may go on.
 const BackpressureCheck = 100 * time.Millisecond
 
 var (
@@ -148,14 +148,15 @@ type Options struct {
 	// discards it.
 	Logger hclog.Logger
 	// Backpressure, when set, reports whether the event queue is deep.
-	// While it returns true a sink holding a batch does not store it and
-	// does not return, checking again every BackpressureCheck, so the
-	// connector (through gRPC flow control) and the third party slow
-	// down instead of hub's memory growing.
+	// While it returns true a stream's writer stores nothing, checking
+	// again every BackpressureCheck; its sink fills up to MaxPending and
+	// then does not return, so the connector (through gRPC flow control)
+	// and the third party slow down instead of hub's memory growing.
 	Backpressure func() bool
 	// Health, when set, is called when a stream connects, after every
-	// stored batch and when a stream ends. It runs on the stream's
-	// goroutine, so it must not block.
+	// commit of its events and when a stream ends. It runs on the
+	// stream's goroutines (the writer's holding the sink's lock, which
+	// Batch and Keepalive wait for), so it must not block.
 	Health func(Result)
 	// Refresh, when set, is called once when a stream ends with
 	// auth_expired; it returns fresh credentials for t, and the stream
@@ -182,11 +183,13 @@ type Options struct {
 	// DefaultMaxBackoff).
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
-	// MaxPending is how many received events a stream may hold not yet
-	// stored (default DefaultMaxPending): batches that arrive while a
-	// commit is being synced wait, and are stored together in the next
+	// MaxPending is how many received events may wait for a stream's
+	// next commit (default DefaultMaxPending): batches that arrive while
+	// a commit is being synced wait, and are stored together in the next
 	// one; a batch that would exceed it waits for room (one batch is
-	// always taken), which bounds hub's memory per stream.
+	// always taken). With the commit being written, a stream holds at
+	// most about twice this many events, which bounds hub's memory per
+	// stream.
 	MaxPending int
 }
 
@@ -286,8 +289,9 @@ func New(opts Options) *Streamer {
 
 // Set makes triggers the running set. A trigger not running yet starts
 // and opens its stream at once; a running one that is no longer listed is
-// stopped: its stream is cancelled, while a batch being stored is stored
-// whole first. One whose definition changed (name, connection, config,
+// stopped: its stream is cancelled, while what it received is stored
+// first (unless the queue is deep: then it is dropped, and asked for
+// again from the stored position when the trigger starts again). One whose definition changed (name, connection, config,
 // heartbeat or connector) restarts, the new goroutine starting once the
 // old one has returned, so a position never has two writers. A changed
 // Reconcile alone is taken over without a restart. Set does not wait for
@@ -634,9 +638,9 @@ func kindOf(err error) fault.Kind {
 // batches to its writer, which stores them. The connector calls Batch and
 // Keepalive sequentially; the writer runs beside it, so batches that
 // arrive while one commit is being synced are stored together in the next
-// (one fsync for all of them instead of one each). The sink holds at most
-// Options.MaxPending events not yet stored: a Batch that would exceed it
-// waits, and so the connector and the third party slow down.
+// (one fsync for all of them instead of one each). At most
+// Options.MaxPending events wait for the next commit: a Batch that would
+// exceed it waits, and so the connector and the third party slow down.
 //
 // Its lock also orders those calls before finish, after which the runner
 // owns its state again; while the stream is open the runner's fields are
@@ -652,7 +656,7 @@ type sink struct {
 	mu        sync.Mutex
 	over      bool // the stream has ended: the writer stores what is pending and returns
 	pending   []wire.StreamBatch
-	events    int           // in pending
+	events    int           // in pending, by weight
 	busy      bool          // the writer is storing
 	changed   chan struct{} // closed, and replaced, when any field above changes
 	delivered bool          // a batch was stored
@@ -709,12 +713,22 @@ func (s *sink) Keepalive(time.Time) error {
 }
 
 // Batch queues b to be stored with the position after it. It waits while
-// the sink holds Options.MaxPending events (the writer waits while
-// Options.Backpressure reports a deep queue); the heartbeat does not run
-// while anything received is unstored: the silence is hub's own.
+// Options.MaxPending events wait for the next commit (the writer waits
+// while Options.Backpressure reports a deep queue); the heartbeat does
+// not run while anything received is unstored: the silence is hub's own.
+// A batch without events only moves the position: while others wait, it
+// replaces the position of the last of them (they are committed together
+// anyway), so a connector that advances its position without events
+// cannot grow the queue past the bound.
 func (s *sink) Batch(b wire.StreamBatch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(b.Events) == 0 && len(s.pending) > 0 && !s.over && s.err == nil {
+		if len(b.Position) > 0 {
+			s.pending[len(s.pending)-1].Position = b.Position
+		}
+		return nil
+	}
 	for {
 		switch {
 		case s.over:
@@ -722,7 +736,7 @@ func (s *sink) Batch(b wire.StreamBatch) error {
 		case s.err != nil:
 			return s.err
 		}
-		if s.events == 0 || s.events+len(b.Events) <= s.max {
+		if s.events == 0 || s.events+weight(b) <= s.max {
 			break
 		}
 		ch := s.changed
@@ -739,10 +753,14 @@ func (s *sink) Batch(b wire.StreamBatch) error {
 	s.watch.pause()
 	s.connect()
 	s.pending = append(s.pending, b)
-	s.events += len(b.Events)
+	s.events += weight(b)
 	s.notify()
 	return nil
 }
+
+// weight is what b counts against Options.MaxPending: its events, and at
+// least 1, so that batches without events are bounded too.
+func weight(b wire.StreamBatch) int { return max(len(b.Events), 1) }
 
 // write is the sink's writer: it stores every batch received, in order,
 // combining those that waited into one commit, until the stream has

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -771,5 +772,52 @@ func TestStreamer_BackoffIsJitteredAndCapped(t *testing.T) {
 				t.Errorf("backoff after %d failures = %s, want %s", tc.failures, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestStreamer_PositionOnlyBatchesDoNotGrowTheQueue(t *testing.T) {
+	d := openDisk(t, t.TempDir())
+	const moves = 1000
+	received := make(chan struct{})
+	u := newUpstream(func(ctx context.Context, req wire.StreamRequest, sink wire.StreamSink) error {
+		if err := sink.Batch(wire.StreamBatch{Events: records(1, 3), Position: []byte("3")}); err != nil {
+			return err
+		}
+		// A connector that moves its position without events (a
+		// change feed's heartbeat) while hub holds the queue.
+		for i := 1; i <= moves; i++ {
+			if err := sink.Batch(wire.StreamBatch{Position: []byte(fmt.Sprintf("3+%d", i))}); err != nil {
+				return err
+			}
+		}
+		close(received)
+		return hang(ctx, req, sink)
+	})
+	clk, h := newClock(), newHealth()
+	opts := options(d, clk.After, h)
+	opts.MaxPending = 3
+	var deep atomic.Bool
+	deep.Store(true)
+	opts.Backpressure = deep.Load
+	s := New(opts)
+	defer s.Close()
+	set(t, s, trigger(u, "orders"))
+
+	h.next(t) // connected
+	w := clk.next(t)
+	// Each batch counts at least 1 against MaxPending (3): had they
+	// queued, the sink would have blocked on the first of them.
+	select {
+	case <-received:
+	case <-time.After(patience):
+		t.Fatal("the sink did not take the position-only batches while the queue was deep: they queued instead of moving the last batch's position")
+	}
+	deep.Store(false)
+	w.end()
+	if rep := h.next(t); rep.Err != nil || rep.Events != 3 {
+		t.Fatalf("report = %+v, want 3 events stored", rep)
+	}
+	if got, want := d.position("orders"), fmt.Sprintf("3+%d", moves); got != want {
+		t.Errorf("stored position = %s, want the last one given, %s", got, want)
 	}
 }

@@ -31,6 +31,9 @@ type Connector interface {
 
 // StreamSink receives what a stream produces. Calls are sequential; a slow
 // sink slows the stream down (gRPC flow control reaches the connector).
+// A sink may keep a batch after Batch returned (the host stores batches
+// while it takes the next), so the caller must not change or reuse its
+// slices.
 type StreamSink interface {
 	Batch(StreamBatch) error
 	Keepalive(at time.Time) error
