@@ -85,8 +85,10 @@ type Connection struct {
 	// OAuth, "login_pending" (a login was started and has not ended) and
 	// "login_failed" (the latest login failed, for 10 minutes after).
 	State string `json:"state"`
-	// Reason says why the state is needs_reauth or login_failed, in
-	// plain words without secrets; empty otherwise.
+	// Reason says why the state is needs_reauth or login_failed, or why
+	// a failing connection's credentials could not be resolved (a
+	// secret() that is gone), in plain words without secrets; empty
+	// otherwise.
 	Reason      string     `json:"reason,omitempty"`
 	Breaker     string     `json:"breaker"`
 	LastSuccess *time.Time `json:"last_success,omitempty"`
