@@ -398,6 +398,9 @@ func printStatus(w io.Writer, st *runs.HostStatus, now time.Time) error {
 	if failing > 0 {
 		fmt.Fprintf(w, "  %d of %d triggers FAILING\n", failing, len(st.Triggers))
 	}
+	if err := printStreams(w, st.Triggers, now); err != nil {
+		return err
+	}
 
 	q := st.Queue
 	fmt.Fprintf(w, "\nQueue: %d due, %d scheduled, %d dead letters\n", q.Due, q.Scheduled, q.DeadLetters)
@@ -405,6 +408,42 @@ func printStatus(w io.Writer, st *runs.HostStatus, now time.Time) error {
 		fmt.Fprintln(w, "See them with: hub dlq list")
 	}
 	return nil
+}
+
+// printStreams lists the stream triggers' connections: open or not and
+// since when, how far behind the third party, how often they reconnected,
+// and the last gap. Nothing when there is no stream trigger.
+func printStreams(w io.Writer, triggers []*runs.TriggerStatus, now time.Time) error {
+	var streams []*runs.TriggerStatus
+	for _, t := range triggers {
+		if t.Connected != nil {
+			streams = append(streams, t)
+		}
+	}
+	if len(streams) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nStreams:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  WORKFLOW\tSTREAM\tSINCE\tLAST EVENT\tBEHIND\tRECONNECTS\tLAST GAP")
+	for _, t := range streams {
+		state := "connected"
+		if !*t.Connected {
+			state = "DISCONNECTED"
+		}
+		behind := "-"
+		if b := t.BehindSeconds; b != nil && *b < 1 {
+			behind = fmt.Sprintf("%dms", int(*b*1000))
+		} else if b != nil {
+			behind = span(time.Duration(*b * float64(time.Second)))
+		}
+		gap := "-"
+		if t.LastGap != "" {
+			gap = truncate(oneLineText(t.LastGap), 120)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%s\n", t.Workflow, state, ago(t.ConnectedSince, now), ago(t.LastEventAt, now), behind, t.Reconnects, gap)
+	}
+	return tw.Flush()
 }
 
 func lastError(msg string, at *time.Time, now time.Time) string {

@@ -156,6 +156,9 @@ func statusFixture(now time.Time) *runs.HostStatus {
 			{Workflow: "paid_orders", Connection: "shop", Trigger: "order_created", Mode: "webhook", Events: 42, LastSuccess: ptr(now.Add(-2 * time.Hour)), LagSeconds: 7200},
 			{Workflow: "stock_sync", Connection: "warehouse", Trigger: "stock_changed", Mode: "poll", Events: 0,
 				LastError: "401 unauthorized: token expired", LastErrorAt: ptr(now.Add(-time.Hour)), FailingSince: ptr(now.Add(-time.Hour))},
+			{Workflow: "wh_events", Connection: "warehouse", Trigger: "events", Mode: "stream", Events: 9000, LastSuccess: ptr(now), LastEventAt: ptr(now.Add(-2 * time.Second)),
+				Connected: ptr(true), ConnectedSince: ptr(now.Add(-30 * time.Minute)), Reconnects: 3, BehindSeconds: ptr(0.042),
+				LastGap: "2026-11-24T00:00:00Z: the third party could not resume from position \"812\" (reconciled)"},
 		},
 		Queue: runs.QueueStatus{Due: 3, Scheduled: 1, DeadLetters: 2},
 	}
@@ -298,7 +301,8 @@ func TestAdmin_StatusShowsConnectionsTriggersAndQueue(t *testing.T) {
 		"Connections:", "Triggers:",
 		"Queue: 3 due, 1 scheduled, 2 dead letters",
 		"dial tcp: connection refused (2h ago)",
-		"1 of 2 triggers FAILING",
+		"1 of 3 triggers FAILING",
+		"Streams:",
 		"401 unauthorized: token expired (failing for 1h)",
 	)
 	if got := row(t, r.stdout, "shop"); strings.Join(got, " ") != "shop hub/shop@1.2.0 closed 2 5 -" {
@@ -312,6 +316,11 @@ func TestAdmin_StatusShowsConnectionsTriggersAndQueue(t *testing.T) {
 	}
 	if got := row(t, r.stdout, "stock_sync"); strings.Join(got[:7], " ") != "stock_sync warehouse/stock_changed poll 0 never - FAILING" {
 		t.Errorf("failing trigger row: %q", got)
+	}
+	// The stream's row in Streams: the last row starting with its name.
+	streams := r.stdout[strings.Index(r.stdout, "Streams:"):]
+	if got := row(t, streams, "wh_events"); strings.Join(got[:9], " ") != "wh_events connected 30m ago 2s ago 42ms 3 2026-11-24T00:00:00Z:" {
+		t.Errorf("stream row: %q", got)
 	}
 }
 

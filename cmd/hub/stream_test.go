@@ -87,9 +87,14 @@ func TestServe_StreamSurvivesSIGKILLEachEventOnce(t *testing.T) {
 	}
 	eachTickOnce(t, h.runs("ticks"), 40)
 	for _, tr := range h.status().Triggers {
-		if tr.Workflow == "ticks" && (tr.Mode != "stream" || tr.Connected == nil) {
+		// The example's ticks happened in January 2026: the stream is
+		// far behind them.
+		if tr.Workflow == "ticks" && (tr.Mode != "stream" || tr.Connected == nil || tr.BehindSeconds == nil || *tr.BehindSeconds < 3600) {
 			t.Errorf("stream status: %+v", tr)
 		}
+	}
+	if code, body := h.apiRaw("GET", "/metrics"); code != 200 || !strings.Contains(string(body), `hub_stream_behind_seconds{workflow="ticks"}`) || !strings.Contains(string(body), `hub_stream_connected{workflow="ticks"}`) {
+		t.Errorf("/metrics (%d) lacks the stream's series:\n%s", code, body)
 	}
 	if strings.Contains(h.log(), "panic") {
 		t.Fatal("hub serve panicked")

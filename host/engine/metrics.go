@@ -70,20 +70,21 @@ func (m *metrics) runFinished(r *runs.Run) {
 type statusCollector struct{ e *Engine }
 
 var (
-	descQueue = prometheus.NewDesc("hub_queue_jobs", "Queued steps, by state (due now or scheduled later).", []string{"state"}, nil)
-	descDead  = prometheus.NewDesc("hub_dead_letters", "Runs waiting in the dead-letter queue.", nil, nil)
-	descInFl  = prometheus.NewDesc("hub_connection_in_flight", "Action calls in flight, by connection.", []string{"connection"}, nil)
-	descBrk   = prometheus.NewDesc("hub_connection_breaker_open", "1 when the connection's circuit breaker is open or half-open.", []string{"connection", "state"}, nil)
-	descLast  = prometheus.NewDesc("hub_trigger_last_success_timestamp_seconds", "When the trigger last received or polled successfully.", []string{"workflow", "mode"}, nil)
-	descLag   = prometheus.NewDesc("hub_trigger_lag_seconds", "Seconds since the trigger's last success.", []string{"workflow", "mode"}, nil)
-	descFail  = prometheus.NewDesc("hub_trigger_failing", "1 while the trigger's latest attempt failed.", []string{"workflow", "mode"}, nil)
-	descFailS = prometheus.NewDesc("hub_trigger_failing_seconds", "How long the trigger has been failing.", []string{"workflow", "mode"}, nil)
-	descConn  = prometheus.NewDesc("hub_stream_connected", "1 while a stream trigger's stream is open.", []string{"workflow"}, nil)
-	descRecon = prometheus.NewDesc("hub_stream_reconnects", "Times a stream trigger's stream was opened again.", []string{"workflow"}, nil)
+	descQueue  = prometheus.NewDesc("hub_queue_jobs", "Queued steps, by state (due now or scheduled later).", []string{"state"}, nil)
+	descDead   = prometheus.NewDesc("hub_dead_letters", "Runs waiting in the dead-letter queue.", nil, nil)
+	descInFl   = prometheus.NewDesc("hub_connection_in_flight", "Action calls in flight, by connection.", []string{"connection"}, nil)
+	descBrk    = prometheus.NewDesc("hub_connection_breaker_open", "1 when the connection's circuit breaker is open or half-open.", []string{"connection", "state"}, nil)
+	descLast   = prometheus.NewDesc("hub_trigger_last_success_timestamp_seconds", "When the trigger last received or polled successfully.", []string{"workflow", "mode"}, nil)
+	descLag    = prometheus.NewDesc("hub_trigger_lag_seconds", "Seconds since the trigger's last success.", []string{"workflow", "mode"}, nil)
+	descFail   = prometheus.NewDesc("hub_trigger_failing", "1 while the trigger's latest attempt failed.", []string{"workflow", "mode"}, nil)
+	descFailS  = prometheus.NewDesc("hub_trigger_failing_seconds", "How long the trigger has been failing.", []string{"workflow", "mode"}, nil)
+	descConn   = prometheus.NewDesc("hub_stream_connected", "1 while a stream trigger's stream is open.", []string{"workflow"}, nil)
+	descRecon  = prometheus.NewDesc("hub_stream_reconnects", "Times a stream trigger's stream was opened again.", []string{"workflow"}, nil)
+	descBehind = prometheus.NewDesc("hub_stream_behind_seconds", "How far behind the third party a stream trigger's latest stored events were.", []string{"workflow"}, nil)
 )
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueue, descDead, descInFl, descBrk, descLast, descLag, descFail, descFailS, descConn, descRecon} {
+	for _, d := range []*prometheus.Desc{descQueue, descDead, descInFl, descBrk, descLast, descLag, descFail, descFailS, descConn, descRecon, descBehind} {
 		ch <- d
 	}
 }
@@ -123,6 +124,9 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(descConn, prometheus.GaugeValue, up, t.Workflow)
 			ch <- prometheus.MustNewConstMetric(descRecon, prometheus.CounterValue, float64(t.Reconnects), t.Workflow)
+		}
+		if t.BehindSeconds != nil {
+			ch <- prometheus.MustNewConstMetric(descBehind, prometheus.GaugeValue, *t.BehindSeconds, t.Workflow)
 		}
 	}
 }

@@ -81,6 +81,10 @@ func (h *healthBook) stream(r streamer.Result) {
 		t.ConnectedSince = &since
 	}
 	t.Reconnects = r.Reconnects
+	if r.Events > 0 && r.Lag > 0 {
+		behind := r.Lag.Seconds()
+		t.BehindSeconds = &behind
+	}
 	if r.Gap {
 		how := "reconciled"
 		if !r.Reconciled {

@@ -53,6 +53,11 @@ type TriggerStatus struct {
 	ConnectedSince *time.Time `json:"connected_since,omitempty"`
 	Reconnects     int        `json:"reconnects,omitempty"`
 	LastGap        string     `json:"last_gap,omitempty"`
+	// BehindSeconds is, for a stream trigger, how far behind the third
+	// party its latest stored events were: when they were stored less
+	// when the newest of them happened there (as the connector reports
+	// it). Absent while no event with a time has been stored.
+	BehindSeconds *float64 `json:"behind_seconds,omitempty"`
 }
 
 // QueueStatus counts the jobs and dead letters.
