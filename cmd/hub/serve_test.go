@@ -102,6 +102,27 @@ func startSink(t *testing.T, opts sink.Options) *sink.Sink {
 	return s
 }
 
+// quiesce waits until sk has taken no request for a quarter of a second
+// (at most 10 s). After a host is killed, a request its plugin sent just
+// before dying can still be waiting in the sink's socket: it must count
+// in the dead host's epoch of the ledger, not the next one's, or the
+// next host's replay of that key looks like one host applying it twice.
+func quiesce(t *testing.T, sk *sink.Sink) {
+	t.Helper()
+	const quiet = 250 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Second)
+	n, since := sk.Requests(), time.Now()
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sink kept taking requests for 10 s after the host was killed")
+		}
+		time.Sleep(10 * time.Millisecond)
+		if m := sk.Requests(); m != n {
+			n, since = m, time.Now()
+		}
+	}
+}
+
 func TestServe_SIGKILLMidStreamLosesNothing(t *testing.T) {
 	const total, killAfter, senders = 400, 150, 8
 	l := newLedger()
@@ -180,6 +201,7 @@ func TestServe_SIGKILLMidStreamLosesNothing(t *testing.T) {
 		t.Fatalf("only %d of %d webhooks acknowledged before the deadline", ackCount.Load(), total)
 	}
 	h.kill()
+	quiesce(t, sk)
 	l.newEpoch()
 	restarted.Store(true)
 	mu.Lock()
@@ -424,6 +446,7 @@ func TestServe_PollAcrossRestartsEmitsEachRecordOnce(t *testing.T) {
 		f.add(25)
 		waitFor(t, 20*time.Second, "new records to be delivered", func() bool { return len(l.effective()) >= seen+3 })
 		h.kill()
+		quiesce(t, sk)
 		l.newEpoch()
 		f.add(10) // records appear while the host is down
 		h = ws.start(t, "")
