@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -119,17 +120,17 @@ func compileRuntime(ws *config.Workspace, lock *lockfile.Lock, installed []regis
 		ref := refOf(inst)
 		rt.installed[ref] = inst // carries the lock's checksum
 		cr := &connRT{name: c.Name, inst: inst, ref: ref, auth: c.Auth, cfg: c}
-		wc, err := rt.resolveConn(c, tenant)
+		rc, err := rt.resolveConn(c, tenant)
 		if err != nil {
 			return nil, err
 		}
-		cr.wire = wc
+		cr.wire = rc.wire
 		cr.secrets, cr.readsSecrets = secretsRead(c)
 		if cr.readsSecrets {
 			// An oauth2 client_secret or a session's credentials that
 			// cannot be read yet leave the digest empty: once they can
 			// be, the connection counts as changed.
-			cr.digest, _ = rt.credentialDigest(c, wc)
+			cr.digest = rc.digest
 		}
 		rt.conns[c.Name] = cr
 	}
@@ -187,9 +188,26 @@ func refOf(inst registry.Installed) string {
 	return inst.Source + "@" + inst.Version.String()
 }
 
-// resolveConn evaluates a connection's credentials and properties, with
-// secrets, into what a connector call carries.
-func (rt *Runtime) resolveConn(c *config.Connection, tenant string) (wire.Connection, error) {
+// resolvedConn is a connection's auth block and properties evaluated
+// once, secrets included: what a call carries, and the digest of those
+// same values. Both come from one evaluation, so a secret changed while a
+// connection is resolved cannot leave the old value in wire with the new
+// one's digest (a later reload would then see no change and never swap
+// the new value in).
+type resolvedConn struct {
+	wire wire.Connection
+	// digest identifies the values of every auth attribute and the
+	// properties (see connDigest); "" with digestErr set when an
+	// attribute no call carries (an oauth2 client_secret, a session's
+	// credentials) could not be evaluated.
+	digest    string
+	digestErr error
+}
+
+// resolveConn evaluates c's credentials and properties, with secrets,
+// into what a connector call carries, and digests them. Every attribute
+// is evaluated once.
+func (rt *Runtime) resolveConn(c *config.Connection, tenant string) (resolvedConn, error) {
 	wc := wire.Connection{Name: c.Name, Environment: rt.env, Tenant: tenant, Env: map[string]string{}}
 	for k, v := range c.Env {
 		if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
@@ -199,25 +217,41 @@ func (rt *Runtime) resolveConn(c *config.Connection, tenant string) (wire.Connec
 	if c.Properties != nil {
 		raw, err := rt.evalJSON(c.Properties.Expr, cty.NilVal, nil)
 		if err != nil {
-			return wc, fmt.Errorf("connection %s: properties: %w", c.Name, err)
+			return resolvedConn{wire: wc}, fmt.Errorf("connection %s: properties: %w", c.Name, err)
 		}
 		wc.Properties = raw
 	}
+	var names []string
+	vals := map[string]cty.Value{}
+	errs := map[string]error{}
+	if c.Auth != nil {
+		for name, at := range c.Auth.Attributes {
+			names = append(names, name)
+			v, diags := rt.rc.Eval(at.Expr, cty.NilVal, nil)
+			if diags.HasErrors() {
+				errs[name] = fmt.Errorf("connection %s: auth %s: %s", c.Name, name, rt.diagText(diags))
+				continue
+			}
+			v, _ = v.UnmarkDeep()
+			vals[name] = v
+		}
+		slices.Sort(names)
+	}
+	res := resolvedConn{wire: wc}
+	res.digest, res.digestErr = connDigest(c.Name, wc.Properties, names, vals, errs)
 	if c.Auth == nil {
-		wc.Auth = wire.Auth{Type: schema.AuthNone}
-		return wc, nil
+		res.wire.Auth = wire.Auth{Type: schema.AuthNone}
+		return res, nil
 	}
 	a := wire.Auth{Type: c.Auth.Type}
 	str := func(name string) (string, error) {
-		at, ok := c.Auth.Attributes[name]
+		if err := errs[name]; err != nil {
+			return "", err
+		}
+		v, ok := vals[name]
 		if !ok {
 			return "", nil
 		}
-		v, diags := rt.rc.Eval(at.Expr, cty.NilVal, nil)
-		if diags.HasErrors() {
-			return "", fmt.Errorf("connection %s: auth %s: %s", c.Name, name, rt.diagText(diags))
-		}
-		v, _ = v.UnmarkDeep()
 		if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
 			return "", fmt.Errorf("connection %s: auth %s: want a string", c.Name, name)
 		}
@@ -245,10 +279,10 @@ func (rt *Runtime) resolveConn(c *config.Connection, tenant string) (wire.Connec
 		// each call (Options.OAuth).
 	}
 	if err != nil {
-		return wc, err
+		return res, err
 	}
-	wc.Auth = a
-	return wc, nil
+	res.wire.Auth = a
+	return res, nil
 }
 
 // sessionCredentials evaluates a session connection's credentials object

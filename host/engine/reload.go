@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/hubhq/hub/host/config"
 	"github.com/hubhq/hub/sdk/schema"
-	"github.com/hubhq/hub/sdk/wire"
 )
 
 // A connection's basic, digest, api_key and bearer credentials and its
@@ -54,7 +54,8 @@ type credError struct {
 // and makes the changed ones the running ones: new action calls and
 // connection tests use them at once, and the poll and stream triggers of
 // a changed connection restart with it (after their poll in flight), as
-// on Apply. Steps already running finish with the credentials they
+// on Apply. A changed session connection's session ends: its next call
+// logs in with the new credentials. Steps already running finish with the credentials they
 // started with. A connection whose secrets cannot be read any more (a
 // secret deleted) keeps its credentials; the error, which names the
 // secret and never a value, is logged once and shown in the connection's
@@ -75,15 +76,35 @@ func (e *Engine) ReloadCredentials() CredentialReload {
 	if len(changed) == 0 {
 		return res
 	}
+	var sessions []string
 	for _, name := range changed {
-		if c := next.conns[name]; c.auth != nil && c.auth.Type == schema.AuthOAuth2 {
+		c := next.conns[name]
+		switch {
+		case c.auth != nil && c.auth.Type == schema.AuthOAuth2:
 			res.OAuth = append(res.OAuth, name)
+		case c.auth != nil && c.auth.Type == schema.AuthSession:
+			sessions = append(sessions, name)
 		}
 	}
 	res.Runtime, res.Changed = next, changed
 	e.apply(next)
-	e.log.Info("connection credentials changed in the secret store; new calls use them", "connections", changed)
+	// A session logged in with the old credentials would go on being
+	// used until it expires: end it, so the next call logs in with the
+	// new ones (a password changed because the old one leaked must stop
+	// being what hub's calls rest on).
+	e.endSessions(sessions)
+	e.log.Info("connection credentials changed in the secret store; new calls use them", "connections", changed, "sessions_ended", sessions)
 	return res
+}
+
+// endSessions forgets the sessions held for connections names: the next
+// call of each logs in again.
+func (e *Engine) endSessions(names []string) {
+	e.authMu.Lock()
+	defer e.authMu.Unlock()
+	for _, name := range names {
+		delete(e.auth, name)
+	}
 }
 
 // reresolve returns rt with the connections that read secrets resolved
@@ -98,20 +119,21 @@ func (rt *Runtime) reresolve() (*Runtime, []string, map[string]error) {
 		if !c.readsSecrets {
 			continue
 		}
-		wc, err := rt.resolveConn(c.cfg, rt.tenant)
-		digest := ""
+		// One evaluation gives both the values and their digest: see
+		// resolvedConn.
+		rc, err := rt.resolveConn(c.cfg, rt.tenant)
 		if err == nil {
-			digest, err = rt.credentialDigest(c.cfg, wc)
+			err = rc.digestErr
 		}
 		if err != nil {
 			failed[name] = err
 			continue
 		}
-		if digest == c.digest {
+		if rc.digest == c.digest {
 			continue
 		}
 		nc := *c
-		nc.wire, nc.digest = wc, digest
+		nc.wire, nc.digest = rc.wire, rc.digest
 		fresh[name] = &nc
 		changed = append(changed, name)
 	}
@@ -130,35 +152,28 @@ func (rt *Runtime) reresolve() (*Runtime, []string, map[string]error) {
 	return &next, changed, failed
 }
 
-// credentialDigest is a hash of what c's credentials and properties
-// evaluate to now (wc is c resolved), secrets included: every attribute
-// of the auth block, whatever its type (an oauth2 client_secret, a
-// session's credentials), not only those a call carries. The hash stays
-// in memory; it is compared, never shown.
-func (rt *Runtime) credentialDigest(c *config.Connection, wc wire.Connection) (string, error) {
+// connDigest is a hash of a connection's properties and the values of
+// every attribute of its auth block (names sorted), secrets included:
+// whatever its type (an oauth2 client_secret, a session's credentials),
+// not only those a call carries. An attribute that could not be
+// evaluated (errs) makes it an error. The hash stays in memory; it is
+// compared, never shown.
+func connDigest(conn string, props json.RawMessage, names []string, vals map[string]cty.Value, errs map[string]error) (string, error) {
 	h := sha256.New()
-	h.Write(wc.Properties)
+	h.Write(props)
 	h.Write([]byte{0})
-	if c.Auth != nil {
-		names := make([]string, 0, len(c.Auth.Attributes))
-		for name := range c.Auth.Attributes {
-			names = append(names, name)
+	for _, name := range names {
+		if err := errs[name]; err != nil {
+			return "", err
 		}
-		slices.Sort(names)
-		for _, name := range names {
-			v, diags := rt.rc.Eval(c.Auth.Attributes[name].Expr, cty.NilVal, nil)
-			if diags.HasErrors() {
-				return "", fmt.Errorf("connection %s: auth %s: %s", c.Name, name, rt.diagText(diags))
-			}
-			b, err := toJSON(v)
-			if err != nil {
-				return "", fmt.Errorf("connection %s: auth %s: %w", c.Name, name, err)
-			}
-			h.Write([]byte(name))
-			h.Write([]byte{0})
-			h.Write(b)
-			h.Write([]byte{0})
+		b, err := toJSON(vals[name])
+		if err != nil {
+			return "", fmt.Errorf("connection %s: auth %s: %w", conn, name, err)
 		}
+		h.Write([]byte(name))
+		h.Write([]byte{0})
+		h.Write(b)
+		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -445,3 +445,108 @@ workflow "s" {
 	}
 	waitFor(t, "the stream reopened with the new key", func() bool { return pf.polledWith("key-two") })
 }
+
+// racySecrets answers secret() from sec, except that once armed the
+// first read of name answers first and every later one then: a hub
+// secrets set that lands while a connection is being resolved.
+type racySecrets struct {
+	*fakeSecrets
+	mu          sync.Mutex
+	armed       bool
+	name        string
+	first, then string
+}
+
+func (r *racySecrets) arm(name, first, then string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.armed, r.name, r.first, r.then = true, name, first, then
+}
+
+func (r *racySecrets) get(name string) (string, error) {
+	r.mu.Lock()
+	if r.armed && name == r.name {
+		v := r.first
+		r.first = r.then
+		r.mu.Unlock()
+		r.fakeSecrets.set(name, r.then)
+		return v, nil
+	}
+	r.mu.Unlock()
+	return r.fakeSecrets.get(name)
+}
+
+// A secret changed between two reads of one reload must not leave the
+// connection with the older value under the newer value's digest: the
+// next reload sees the change and the calls carry the newest value.
+func TestReloadCredentials_SecretChangedDuringAReloadIsSwappedInByTheNext(t *testing.T) {
+	sec := &racySecrets{fakeSecrets: newFakeSecrets("api_key", "key-one")}
+	fc := &fakeConnector{}
+	h := open(t, t.TempDir(), compileWith(t, apiKeyWorkspace, sec.get), fc, nil)
+
+	sec.arm("api_key", "key-two", "key-three")
+	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.Changed, []string{"api"}) {
+		t.Fatalf("first reload: changed %v, want api", res.Changed)
+	}
+	// The store now holds key-three, whatever the first reload read.
+	res := h.e.ReloadCredentials()
+	h.deliver("k", "e1", `{"id":"e1"}`)
+	h.waitStatus(runID(1), runs.Succeeded)
+	if got := keyOf(t, fc, 1); got != "key-three" {
+		t.Fatalf("after two reloads the call carried %q (second reload changed %v), want the store's key-three", got, res.Changed)
+	}
+}
+
+const sessionWorkspace = `
+connection "svc" {
+  connector = "fake"
+  auth "session" {
+    credentials = { user = "ops", password = secret("pw") }
+  }
+}
+workflow "w" {
+  trigger "svc" "t" {
+    mode = "webhook"
+  }
+  action "a" {
+    connection = "svc"
+    action     = "a"
+  }
+}
+`
+
+// A session logged in with a password that changed in the secret store
+// ends on the reload: the next call logs in with the new password rather
+// than riding the old session.
+func TestReloadCredentials_ChangedPasswordEndsTheCachedSession(t *testing.T) {
+	sec := newFakeSecrets("pw", "pw-one")
+	fc := &fakeConnector{}
+	var logs logBuffer
+	h := open(t, t.TempDir(), compileWith(t, sessionWorkspace, sec.get), fc, withLog(&logs))
+	h.deliver("w", "e1", `{}`)
+	h.waitStatus(runID(1), runs.Succeeded)
+	before := fc.loginCount()
+
+	sec.set("pw", "pw-two")
+	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.Changed, []string{"svc"}) {
+		t.Fatalf("changed %v, want svc", res.Changed)
+	}
+	h.deliver("w", "e2", `{}`)
+	h.waitStatus(runID(2), runs.Succeeded)
+	if got := fc.loginCount(); got != before+1 {
+		t.Fatalf("logins %d after the change, want %d: the call must log in again", got, before+1)
+	}
+	fc.mu.Lock()
+	last := fc.logins[len(fc.logins)-1].Credentials["password"]
+	fc.mu.Unlock()
+	if last != "pw-two" {
+		t.Fatalf("the new login sent password %q, want pw-two", last)
+	}
+	calls := fc.actionCalls()
+	if got := calls[len(calls)-1].Conn.Auth.Headers["X-Session"]; got != fmt.Sprint("s", before+1) {
+		t.Fatalf("the call after the change used session %q, want the new one", got)
+	}
+	if !strings.Contains(logs.String(), "sessions_ended") {
+		t.Fatalf("the log does not say the session ended:\n%s", logs.String())
+	}
+}
