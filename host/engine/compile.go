@@ -66,8 +66,13 @@ type flowRT struct {
 	mode     schema.Mode
 	interval time.Duration
 	config   json.RawMessage
-	when     hcl.Expression // nil: every event
-	whenRefs eventRefs
+	// configReadsSecrets: the trigger's config calls secret(), so it is
+	// evaluated again when the secret store changes (see reload.go);
+	// configSecrets are the names written as literals.
+	configReadsSecrets bool
+	configSecrets      []string
+	when               hcl.Expression // nil: every event
+	whenRefs           eventRefs
 	// stepRefs is what the steps' inputs and conditions read of the event.
 	stepRefs eventRefs
 	steps    []*stepRT
@@ -158,6 +163,7 @@ func compileRuntime(ws *config.Workspace, lock *lockfile.Lock, installed []regis
 				return nil, fmt.Errorf("workflow %s: trigger config: %w", w.Name, err)
 			}
 			f.config = raw
+			f.configSecrets, f.configReadsSecrets = exprSecrets(w.Trigger.Config.Expr)
 		}
 		if w.Trigger.When != nil {
 			f.when = w.Trigger.When.Expr

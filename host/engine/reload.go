@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -40,6 +42,13 @@ type CredentialReload struct {
 	// Failed gives, by connection, why its secrets could not be read.
 	// Such a connection keeps the credentials it had.
 	Failed map[string]error
+	// Triggers lists, sorted, the workflows whose trigger config reads a
+	// secret that changed: a poll or stream trigger restarts with the
+	// new config, a webhook trigger verifies deliveries with it at once.
+	Triggers []string
+	// FailedTriggers gives, by workflow, why its trigger config could not
+	// be evaluated again; the trigger keeps the config it had.
+	FailedTriggers map[string]error
 }
 
 // credError is why a connection's credentials could not be read again
@@ -66,14 +75,16 @@ func (e *Engine) ReloadCredentials() CredentialReload {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
 	rt := e.rt.Load()
-	res := CredentialReload{Runtime: rt, Failed: map[string]error{}}
+	res := CredentialReload{Runtime: rt, Failed: map[string]error{}, FailedTriggers: map[string]error{}}
 	if rt == nil || e.closed.Load() {
 		return res
 	}
 	next, changed, failed := rt.reresolve()
+	next, res.Triggers, res.FailedTriggers = next.reconfigure()
 	res.Failed = failed
 	e.noteCredentialErrors(rt, failed)
-	if len(changed) == 0 {
+	e.noteTriggerErrors(rt, res.FailedTriggers)
+	if len(changed) == 0 && len(res.Triggers) == 0 {
 		return res
 	}
 	var sessions []string
@@ -93,7 +104,12 @@ func (e *Engine) ReloadCredentials() CredentialReload {
 	// new ones (a password changed because the old one leaked must stop
 	// being what hub's calls rest on).
 	e.endSessions(sessions)
-	e.log.Info("connection credentials changed in the secret store; new calls use them", "connections", changed, "sessions_ended", sessions)
+	if len(changed) > 0 {
+		e.log.Info("connection credentials changed in the secret store; new calls use them", "connections", changed, "sessions_ended", sessions)
+	}
+	if len(res.Triggers) > 0 {
+		e.log.Info("trigger configs changed in the secret store; the triggers use them now", "workflows", res.Triggers)
+	}
 	return res
 }
 
@@ -152,6 +168,46 @@ func (rt *Runtime) reresolve() (*Runtime, []string, map[string]error) {
 	return &next, changed, failed
 }
 
+// reconfigure returns rt with the trigger configs that call secret()
+// evaluated again: the runtime (rt itself when none changed), the
+// workflows whose config changed, and those whose config could not be
+// evaluated, which keep the config they had.
+func (rt *Runtime) reconfigure() (*Runtime, []string, map[string]error) {
+	var changed []string
+	failed := map[string]error{}
+	fresh := map[string]*flowRT{}
+	for name, f := range rt.flows {
+		if !f.configReadsSecrets {
+			continue
+		}
+		raw, err := rt.evalJSON(f.w.Trigger.Config.Expr, cty.NilVal, nil)
+		if err != nil {
+			failed[name] = fmt.Errorf("workflow %s: trigger config: %w", name, err)
+			continue
+		}
+		if bytes.Equal(raw, f.config) {
+			continue
+		}
+		nf := *f
+		nf.config = raw
+		fresh[name] = &nf
+		changed = append(changed, name)
+	}
+	if len(changed) == 0 {
+		return rt, nil, failed
+	}
+	sort.Strings(changed)
+	next := *rt
+	next.flows = make(map[string]*flowRT, len(rt.flows))
+	for name, f := range rt.flows {
+		if nf, ok := fresh[name]; ok {
+			f = nf
+		}
+		next.flows[name] = f
+	}
+	return &next, changed, failed
+}
+
 // connDigest is a hash of a connection's properties and the values of
 // every attribute of its auth block (names sorted), secrets included:
 // whatever its type (an oauth2 client_secret, a session's credentials),
@@ -191,6 +247,12 @@ func secretsRead(c *config.Connection) (names []string, reads bool) {
 			exprs = append(exprs, a.Expr)
 		}
 	}
+	return exprSecrets(exprs...)
+}
+
+// exprSecrets reports whether exprs call secret(), and the names of the
+// secrets they read that are written as literals.
+func exprSecrets(exprs ...hcl.Expression) (names []string, reads bool) {
 	for _, expr := range exprs {
 		se, ok := expr.(hclsyntax.Expression)
 		if !ok {
@@ -243,6 +305,32 @@ func (e *Engine) noteCredentialErrors(rt *Runtime, failed map[string]error) {
 	}
 }
 
+// noteTriggerErrors records and logs, once per distinct error, the
+// workflows of rt whose trigger config failed to evaluate again, and
+// forgets the errors of those that evaluated; the trigger's status shows
+// the error meanwhile.
+func (e *Engine) noteTriggerErrors(rt *Runtime, failed map[string]error) {
+	e.credMu.Lock()
+	defer e.credMu.Unlock()
+	for name, f := range rt.flows {
+		err, bad := failed[name]
+		prev, had := e.trigErrs[name]
+		switch {
+		case bad:
+			msg := fmt.Sprintf("the secret store changed and the trigger config cannot be evaluated (the trigger goes on with the config it had): %v", err)
+			if had && prev == msg {
+				continue
+			}
+			e.trigErrs[name] = msg
+			e.health.failed(name, errors.New(msg))
+			e.log.Error("cannot evaluate a trigger config after the secret store changed; it keeps the one it had", "workflow", name, "secrets", f.configSecrets, "error", err)
+		case had:
+			delete(e.trigErrs, name)
+			e.log.Info("a trigger config can be evaluated again", "workflow", name)
+		}
+	}
+}
+
 // clearCredentialErrors forgets the credential errors of the connections
 // rt compiled in full (its digest could be made), and of those it no
 // longer has: a new apply read their secrets afresh.
@@ -254,6 +342,8 @@ func (e *Engine) clearCredentialErrors(rt *Runtime) {
 			delete(e.credErrs, name)
 		}
 	}
+	// A compiled runtime evaluated every trigger config.
+	clear(e.trigErrs)
 }
 
 // credentialError is connection name's credential error, if any.

@@ -24,25 +24,30 @@ import (
 const kindSubscription = "subscription"
 
 // Sealer seals and opens small values with additional data that binds
-// each to its record (host/secrets.Sealer).
+// each to its record, and keys hashes that must not be guessable
+// offline (host/secrets.Sealer).
 type Sealer interface {
 	Seal(plaintext, ad []byte) (string, error)
 	Open(sealed string, ad []byte) ([]byte, error)
+	Hash(purpose string, data []byte) string
 }
 
 // subscription is a webhook trigger's registration: the signing secret
 // hub generated (or the third party returned) and the connector's state.
 //
-// In memory Secret holds the signing secret. In the store it is sealed
-// into SealedSecret when the engine has a Sealer: whoever can read the
-// Badger directory could otherwise forge deliveries. Records stored
-// before sealing hold it in Secret; they are read as they are and
-// rewritten sealed.
+// In memory Secret holds the signing secret and Config the trigger's
+// config. In the store both are sealed, into SealedSecret and
+// SealedConfig, when the engine has a Sealer: whoever can read the
+// Badger directory could otherwise forge deliveries, and a trigger's
+// config may hold a secret() (the http connector's webhook secret, a
+// client_secret). Records stored before sealing hold them in the clear;
+// they are read as they are and rewritten sealed.
 type subscription struct {
 	Workflow     string          `json:"workflow"`
 	ID           string          `json:"id,omitempty"`
 	Secret       string          `json:"secret,omitempty"`
 	SealedSecret string          `json:"sealed_secret,omitempty"`
+	SealedConfig string          `json:"sealed_config,omitempty"`
 	State        json.RawMessage `json:"state,omitempty"`
 	URL          string          `json:"url"`
 	// Connector is the "<source>@<version>" that made the subscription.
@@ -51,7 +56,8 @@ type subscription struct {
 	// subscription; every start and apply tries again.
 	Subscribed bool `json:"subscribed"`
 	// Fingerprint identifies what the subscription was made for; a
-	// trigger whose fingerprint changes is subscribed again.
+	// trigger whose fingerprint changes is subscribed again. With a
+	// Sealer it is keyed (see Engine.fingerprint).
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Trigger, Conn and Config are what the subscription was made with,
 	// for unsubscribing it later.
@@ -80,15 +86,24 @@ func (e *Engine) Webhook(ctx context.Context, req server.WebhookRequest) (*serve
 	c := rt.conns[f.conn]
 	handle := e.opts.Connector(c.inst)
 	sub := e.subscription(req.Workflow)
+	if sub == nil || sub.Secret == "" {
+		// Without its signing secret (a sealed one that does not open,
+		// or a subscription that could not be stored) a delivery cannot
+		// be verified: the engine refuses it rather than hand the
+		// connector an empty secret and trust it to refuse. The sender
+		// may send it again once the host is fixed.
+		err := fault.Retryablef("workflow %s: the webhook signing secret cannot be read; deliveries are refused until it can", req.Workflow)
+		e.m.webhookRejected.WithLabelValues(req.Workflow, fault.KindOf(err).String()).Inc()
+		e.log.Error("webhook delivery refused: the trigger's signing secret cannot be read (see the earlier error about its subscription)", "workflow", req.Workflow)
+		return &server.WebhookResponse{Status: http.StatusServiceUnavailable, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: errorBody("the delivery could not be taken now; send it again")}, err
+	}
 	// Verifying a delivery needs the signing secret, not a login or a
 	// token: anyone can post here, so this route never logs in or
 	// refreshes at the third party; it passes what is already held.
 	conn := e.cachedConn(c)
-	wr := wire.WebhookRequest{Trigger: f.trigger, Conn: conn, Config: f.config,
+	wr := wire.WebhookRequest{Trigger: f.trigger, Conn: conn, Config: f.config, Secret: sub.Secret, SubscriptionState: sub.State,
 		HTTP: wire.HTTPRequest{Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body, RemoteAddr: req.RemoteAddr}}
-	if sub != nil {
-		wr.Secret, wr.SubscriptionState = sub.Secret, sub.State
-	}
 	res, err := handle.HandleWebhook(ctx, wr)
 	if err != nil {
 		// A delivery the connector refuses (a bad signature, a body it
@@ -161,15 +176,15 @@ func errorBody(msg string) []byte {
 	return b
 }
 
-// secretAD is the additional data a subscription's sealed secret is bound
-// to, so a sealed secret copied to another workflow's or tenant's record
-// does not open there.
+// secretAD is the additional data a subscription's sealed secret and
+// config are bound to, so a sealed value copied to another workflow's or
+// tenant's record does not open there.
 func secretAD(tenant, workflow string) []byte {
 	return []byte("hub webhook secret v1\x00" + tenant + "\x00" + workflow)
 }
 
 // encodeSubscription is s as the store keeps it under workflow: its
-// secret sealed when there is a Sealer.
+// secret and config sealed when there is a Sealer.
 func (e *Engine) encodeSubscription(workflow string, s *subscription) ([]byte, error) {
 	rec := *s
 	if e.opts.Sealer != nil && rec.Secret != "" {
@@ -179,6 +194,13 @@ func (e *Engine) encodeSubscription(workflow string, s *subscription) ([]byte, e
 		}
 		rec.Secret, rec.SealedSecret = "", sealed
 	}
+	if e.opts.Sealer != nil && len(rec.Config) > 0 {
+		sealed, err := e.opts.Sealer.Seal(rec.Config, secretAD(e.tenant, workflow))
+		if err != nil {
+			return nil, fmt.Errorf("seal the trigger config of workflow %q: %w", workflow, err)
+		}
+		rec.Config, rec.SealedConfig = nil, sealed
+	}
 	b, err := json.Marshal(&rec)
 	if err != nil {
 		return nil, fmt.Errorf("encode the subscription of workflow %q: %w", workflow, err)
@@ -187,9 +209,9 @@ func (e *Engine) encodeSubscription(workflow string, s *subscription) ([]byte, e
 }
 
 // decodeSubscription reads a stored subscription of workflow id. inClear
-// says its secret was stored in the clear and should be sealed now. A
-// secret that cannot be opened is an error, with the rest of the record
-// (enough to unsubscribe it) still returned.
+// says its secret or config was stored in the clear and should be sealed
+// now. A sealed value that cannot be opened is an error, with the rest
+// of the record still returned.
 func (e *Engine) decodeSubscription(id string, v []byte) (s *subscription, inClear bool, err error) {
 	s = &subscription{}
 	if err := json.Unmarshal(v, s); err != nil {
@@ -198,18 +220,28 @@ func (e *Engine) decodeSubscription(id string, v []byte) (s *subscription, inCle
 	if s.Workflow == "" {
 		s.Workflow = id
 	}
-	if s.SealedSecret == "" {
-		return s, s.Secret != "" && e.opts.Sealer != nil, nil
+	inClear = e.opts.Sealer != nil && (s.Secret != "" || len(s.Config) > 0)
+	if s.SealedSecret == "" && s.SealedConfig == "" {
+		return s, inClear, nil
 	}
 	if e.opts.Sealer == nil {
-		return s, false, fmt.Errorf("the signing secret of workflow %q is sealed and this engine has no Sealer", id)
+		return s, false, fmt.Errorf("the subscription of workflow %q is sealed and this engine has no Sealer", id)
 	}
-	plain, err := e.opts.Sealer.Open(s.SealedSecret, secretAD(e.tenant, id))
-	if err != nil {
-		return s, false, fmt.Errorf("open the signing secret of workflow %q: %w", id, err)
+	if s.SealedSecret != "" {
+		plain, err := e.opts.Sealer.Open(s.SealedSecret, secretAD(e.tenant, id))
+		if err != nil {
+			return s, false, fmt.Errorf("open the signing secret of workflow %q: %w", id, err)
+		}
+		s.Secret, s.SealedSecret = string(plain), ""
 	}
-	s.Secret, s.SealedSecret = string(plain), ""
-	return s, false, nil
+	if s.SealedConfig != "" {
+		plain, err := e.opts.Sealer.Open(s.SealedConfig, secretAD(e.tenant, id))
+		if err != nil {
+			return s, false, fmt.Errorf("open the trigger config of workflow %q: %w", id, err)
+		}
+		s.Config, s.SealedConfig = plain, ""
+	}
+	return s, inClear, nil
 }
 
 func (e *Engine) subscription(workflow string) *subscription {
@@ -249,19 +281,29 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 		want[name] = true
 		url, _ := e.webhookURL(name)
 		c := rt.conns[f.conn]
-		fp := fingerprint(f, c)
+		fp, legacy := e.fingerprint(f, c)
 		prev, had := stored[name]
 		if err := unopened[name]; err != nil {
 			// A new secret would break a registration made with the old
 			// one, and the record may open again once the right
-			// secrets.json is back: leave it as it is.
+			// secrets.json is back: leave it as it is. Webhook refuses
+			// its deliveries meanwhile.
 			e.log.Error("cannot read a webhook subscription's signing secret; deliveries to it are refused until the secret store that sealed it is restored", "workflow", name, "error", err)
 			e.health.failed(name, err)
+			e.subsMu.Lock()
+			delete(e.subs, name)
+			e.subsMu.Unlock()
 			continue
 		}
-		if had && prev.URL == url && prev.Subscribed && prev.Fingerprint == fp {
-			if inClear[name] {
-				// Stored before secrets were sealed: seal it now.
+		// A fingerprint stored before fingerprints were keyed is compared
+		// the old way once, then stored keyed: upgrading hub must not
+		// subscribe every webhook again.
+		same := had && (prev.Fingerprint == fp || (legacy != "" && prev.Fingerprint == legacy))
+		if same && prev.URL == url && prev.Subscribed {
+			if inClear[name] || prev.Fingerprint != fp {
+				// Stored before its secret, config and fingerprint were
+				// sealed and keyed: store it so now.
+				prev.Fingerprint = fp
 				e.putSubscription(name, prev)
 			}
 			e.subsMu.Lock()
@@ -347,14 +389,27 @@ func (e *Engine) putSubscription(name string, s *subscription) bool {
 	return true
 }
 
-// fingerprint identifies a webhook trigger's subscription inputs.
-func fingerprint(f *flowRT, c *connRT) string {
-	h := sha256.New()
+// fingerprintPurpose keys subscription fingerprints (Sealer.Hash).
+const fingerprintPurpose = "hub webhook subscription fingerprint v1"
+
+// fingerprint identifies a webhook trigger's subscription inputs, which
+// may hold secrets (a config's secret(), properties): with a Sealer it is
+// a keyed hash, which whoever reads the Badger directory cannot check
+// guesses against, and legacy is the plain SHA-256 that hub stored
+// before, for records written then. Without a Sealer it is the plain
+// SHA-256 and legacy is "".
+func (e *Engine) fingerprint(f *flowRT, c *connRT) (fp, legacy string) {
+	var b []byte
 	for _, part := range [][]byte{[]byte(f.conn), []byte(f.trigger), f.config, []byte(c.ref), c.wire.Properties} {
-		h.Write(part)
-		h.Write([]byte{0})
+		b = append(b, part...)
+		b = append(b, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	plain := hex.EncodeToString(sum[:])
+	if e.opts.Sealer == nil {
+		return plain, ""
+	}
+	return "keyed:" + e.opts.Sealer.Hash(fingerprintPurpose, b), plain
 }
 
 // unsubscribe asks the connector version that made s to remove it.
