@@ -17,7 +17,7 @@ import (
 func (d *Deployer) ReloadSecrets(ctx context.Context) engine.CredentialReload {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	res := d.opts.Engine.ReloadCredentials()
+	res := d.opts.Engine.ReloadCredentials(ctx)
 	if len(res.OAuth) == 0 || res.Runtime == nil || d.opts.OAuth == nil {
 		return res
 	}

@@ -114,6 +114,8 @@ type Engine struct {
 	stream  *streamer.Streamer
 	ready   atomic.Bool
 	closed  atomic.Bool
+	// stopping: the host is shutting down; no reload starts.
+	stopping atomic.Bool
 
 	lanesMu sync.Mutex
 	lanes   map[string]*lane
@@ -284,18 +286,22 @@ func (e *Engine) Apply(rt *Runtime) error {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
 	e.clearCredentialErrors(rt)
-	e.apply(rt)
+	e.apply(e.ctx, rt)
 	return nil
 }
 
-// apply is Apply under applyMu.
-func (e *Engine) apply(rt *Runtime) {
+// apply is Apply under applyMu. ctx bounds the connector calls it makes
+// (subscriptions, schemas, cursor migrations), as does the engine's
+// own context.
+func (e *Engine) apply(ctx context.Context, rt *Runtime) {
+	ctx, cancel := e.bound(ctx)
+	defer cancel()
 	old := e.rt.Swap(rt)
 	for name, c := range rt.conns {
 		e.setLimits(e.lane(name), e.limitsOf(c))
 	}
-	e.syncSubscriptions(rt)
-	triggers := e.pollTriggers(rt)
+	e.syncSubscriptions(ctx, rt)
+	triggers := e.pollTriggers(ctx, rt)
 	if moves := versionMoves(old, rt); len(moves) > 0 {
 		var keep []poller.Trigger
 		for _, t := range triggers {
@@ -309,13 +315,13 @@ func (e *Engine) apply(rt *Runtime) {
 			e.log.Warn("some poll triggers were not started", "error", err)
 		}
 		for wf, from := range moves {
-			e.migrateCursor(rt, wf, from)
+			e.migrateCursor(ctx, rt, wf, from)
 		}
 	}
 	if err := e.poll.Set(triggers); err != nil {
 		e.log.Warn("some poll triggers were not started", "error", err)
 	}
-	if err := e.stream.Set(e.streamTriggers(rt)); err != nil {
+	if err := e.stream.Set(e.streamTriggers(ctx, rt)); err != nil {
 		e.log.Warn("some stream triggers were not started", "error", err)
 	}
 	e.health.sync(rt, e.webhookURL)
@@ -346,7 +352,7 @@ func versionMoves(old, rt *Runtime) map[string]string {
 // version from to the version rt runs. On failure the cursor is kept as
 // it is: the connector's event ids and the dedup window guard against
 // replays.
-func (e *Engine) migrateCursor(rt *Runtime, wf, from string) {
+func (e *Engine) migrateCursor(ctx context.Context, rt *Runtime, wf, from string) {
 	f := rt.flows[wf]
 	c := rt.conns[f.conn]
 	cur, ok, err := e.st.Get(e.tenant, poller.KindCursor, wf)
@@ -356,7 +362,7 @@ func (e *Engine) migrateCursor(rt *Runtime, wf, from string) {
 		}
 		return
 	}
-	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	next, err := e.opts.Connector(c.inst).MigrateCursor(ctx, wire.MigrateCursorRequest{Trigger: f.trigger, FromVersion: from, Cursor: cur})
 	if err != nil {
@@ -386,8 +392,19 @@ func (e *Engine) Ready() error {
 }
 
 // Stopping marks the engine not ready, so /readyz answers 503 while the
-// host drains; call it before stopping intake.
-func (e *Engine) Stopping() { e.ready.Store(false) }
+// host drains, and makes ReloadCredentials a no-op; call it before
+// stopping intake.
+func (e *Engine) Stopping() {
+	e.ready.Store(false)
+	e.stopping.Store(true)
+}
+
+// bound is ctx, also cancelled when the engine stops for good.
+func (e *Engine) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(e.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
 
 // Shutdown stops the engine: polling and routing stop at once, lanes
 // stop taking jobs, steps in flight get grace to finish (then their calls

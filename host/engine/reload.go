@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -70,13 +71,17 @@ type credError struct {
 // secret and never a value, is logged once and shown in the connection's
 // status until a reload or an apply reads them again.
 //
+// ctx bounds the connector calls of the swap (webhook subscriptions of
+// changed triggers, schemas): a host that stops cancels it rather than
+// wait for them. Once Stopping was called a reload does nothing.
+//
 // The caller re-registers the OAuth clients of CredentialReload.OAuth.
-func (e *Engine) ReloadCredentials() CredentialReload {
+func (e *Engine) ReloadCredentials(ctx context.Context) CredentialReload {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
 	rt := e.rt.Load()
 	res := CredentialReload{Runtime: rt, Failed: map[string]error{}, FailedTriggers: map[string]error{}}
-	if rt == nil || e.closed.Load() {
+	if rt == nil || e.closed.Load() || e.stopping.Load() || ctx.Err() != nil {
 		return res
 	}
 	next, changed, failed := rt.reresolve()
@@ -98,7 +103,7 @@ func (e *Engine) ReloadCredentials() CredentialReload {
 		}
 	}
 	res.Runtime, res.Changed = next, changed
-	e.apply(next)
+	e.apply(ctx, next)
 	// A session logged in with the old credentials would go on being
 	// used until it expires: end it, so the next call logs in with the
 	// new ones (a password changed because the old one leaked must stop

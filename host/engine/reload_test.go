@@ -136,7 +136,7 @@ func TestReloadCredentials_NextCallCarriesTheRotatedKey(t *testing.T) {
 	}
 
 	sec.set("api_key", "key-two")
-	res := h.e.ReloadCredentials()
+	res := h.e.ReloadCredentials(context.Background())
 	if !reflect.DeepEqual(res.Changed, []string{"api"}) || len(res.Failed) != 0 || len(res.OAuth) != 0 {
 		t.Fatalf("reload = changed %v, oauth %v, failed %v; want only api changed", res.Changed, res.OAuth, res.Failed)
 	}
@@ -147,7 +147,7 @@ func TestReloadCredentials_NextCallCarriesTheRotatedKey(t *testing.T) {
 	}
 
 	// Nothing changed since: a second reload swaps nothing.
-	if res := h.e.ReloadCredentials(); len(res.Changed) != 0 {
+	if res := h.e.ReloadCredentials(context.Background()); len(res.Changed) != 0 {
 		t.Fatalf("a reload without a change reported %v changed", res.Changed)
 	}
 }
@@ -163,7 +163,7 @@ func TestReloadCredentials_DeletedSecretKeepsTheOldKeyAndIsReported(t *testing.T
 	h := open(t, t.TempDir(), compileWith(t, apiKeyWorkspace, sec.get), fc, withLog(&logs))
 
 	sec.remove("api_key")
-	res := h.e.ReloadCredentials()
+	res := h.e.ReloadCredentials(context.Background())
 	if len(res.Changed) != 0 || res.Failed["api"] == nil || len(res.Failed) != 1 {
 		t.Fatalf("reload = changed %v, failed %v; want api failed and nothing changed", res.Changed, res.Failed)
 	}
@@ -201,7 +201,7 @@ func TestReloadCredentials_DeletedSecretKeepsTheOldKeyAndIsReported(t *testing.T
 		}
 	}
 	// Logged once, however many reloads meet the same error.
-	h.e.ReloadCredentials()
+	h.e.ReloadCredentials(context.Background())
 	if n := strings.Count(logs.String(), "cannot read a connection's credentials"); n != 1 {
 		t.Fatalf("the error was logged %d times, want once:\n%s", n, logs.String())
 	}
@@ -210,7 +210,7 @@ func TestReloadCredentials_DeletedSecretKeepsTheOldKeyAndIsReported(t *testing.T
 	}
 
 	sec.set("api_key", "key-three")
-	res = h.e.ReloadCredentials()
+	res = h.e.ReloadCredentials(context.Background())
 	if !reflect.DeepEqual(res.Changed, []string{"api"}) || len(res.Failed) != 0 {
 		t.Fatalf("reload after restoring = changed %v, failed %v", res.Changed, res.Failed)
 	}
@@ -241,7 +241,7 @@ func TestReloadCredentials_RedactionCoversTheNewValue(t *testing.T) {
 	h.deliver("w", "e1", `{"id":"e1"}`)
 	first := h.waitStatus(runID(1), runs.Succeeded)
 	sec.set("api_key", "key-two")
-	h.e.ReloadCredentials()
+	h.e.ReloadCredentials(context.Background())
 	h.deliver("w", "e2", `{"id":"e2"}`)
 	second := h.waitStatus(runID(2), runs.Succeeded)
 
@@ -331,7 +331,7 @@ workflow "p" {
 	})
 	waitFor(t, "a poll with the first key", func() bool { return pf.polledWith("key-one") })
 	sec.set("api_key", "key-two")
-	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.Changed, []string{"api"}) {
+	if res := h.e.ReloadCredentials(context.Background()); !reflect.DeepEqual(res.Changed, []string{"api"}) {
 		t.Fatalf("changed %v, want api", res.Changed)
 	}
 	waitFor(t, "a poll with the new key", func() bool { return pf.polledWith("key-two") })
@@ -363,7 +363,7 @@ func TestReloadCredentials_ChangedClientSecretIsReportedForOAuth(t *testing.T) {
 	sec := newFakeSecrets("client_secret", "cs-one")
 	h := open(t, t.TempDir(), compileWith(t, oauthSecretWorkspace, sec.get), &fakeConnector{}, func(o *Options) { o.OAuth = &fakeOAuth{} })
 	sec.set("client_secret", "cs-two")
-	res := h.e.ReloadCredentials()
+	res := h.e.ReloadCredentials(context.Background())
 	if !reflect.DeepEqual(res.OAuth, []string{"api"}) || !reflect.DeepEqual(res.Changed, []string{"api"}) {
 		t.Fatalf("reload = changed %v, oauth %v; want api in both", res.Changed, res.OAuth)
 	}
@@ -378,11 +378,11 @@ func TestReloadCredentials_ChangedClientSecretIsReportedForOAuth(t *testing.T) {
 func TestReloadCredentials_ClientSecretSetAfterStartIsReportedForOAuth(t *testing.T) {
 	sec := newFakeSecrets()
 	h := open(t, t.TempDir(), compileWith(t, oauthSecretWorkspace, sec.get), &fakeConnector{}, func(o *Options) { o.OAuth = &fakeOAuth{} })
-	if res := h.e.ReloadCredentials(); res.Failed["api"] == nil || len(res.OAuth) != 0 {
+	if res := h.e.ReloadCredentials(context.Background()); res.Failed["api"] == nil || len(res.OAuth) != 0 {
 		t.Fatalf("before it is set: failed %v, oauth %v", res.Failed, res.OAuth)
 	}
 	sec.set("client_secret", "cs-one")
-	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.OAuth, []string{"api"}) || len(res.Failed) != 0 {
+	if res := h.e.ReloadCredentials(context.Background()); !reflect.DeepEqual(res.OAuth, []string{"api"}) || len(res.Failed) != 0 {
 		t.Fatalf("once set: oauth %v, failed %v; want api registered again", res.OAuth, res.Failed)
 	}
 }
@@ -440,7 +440,7 @@ workflow "s" {
 	})
 	waitFor(t, "the stream opened with the first key", func() bool { return pf.polledWith("key-one") })
 	sec.set("api_key", "key-two")
-	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.Changed, []string{"api"}) {
+	if res := h.e.ReloadCredentials(context.Background()); !reflect.DeepEqual(res.Changed, []string{"api"}) {
 		t.Fatalf("changed %v, want api", res.Changed)
 	}
 	waitFor(t, "the stream reopened with the new key", func() bool { return pf.polledWith("key-two") })
@@ -485,11 +485,11 @@ func TestReloadCredentials_SecretChangedDuringAReloadIsSwappedInByTheNext(t *tes
 	h := open(t, t.TempDir(), compileWith(t, apiKeyWorkspace, sec.get), fc, nil)
 
 	sec.arm("api_key", "key-two", "key-three")
-	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.Changed, []string{"api"}) {
+	if res := h.e.ReloadCredentials(context.Background()); !reflect.DeepEqual(res.Changed, []string{"api"}) {
 		t.Fatalf("first reload: changed %v, want api", res.Changed)
 	}
 	// The store now holds key-three, whatever the first reload read.
-	res := h.e.ReloadCredentials()
+	res := h.e.ReloadCredentials(context.Background())
 	h.deliver("k", "e1", `{"id":"e1"}`)
 	h.waitStatus(runID(1), runs.Succeeded)
 	if got := keyOf(t, fc, 1); got != "key-three" {
@@ -528,7 +528,7 @@ func TestReloadCredentials_ChangedPasswordEndsTheCachedSession(t *testing.T) {
 	before := fc.loginCount()
 
 	sec.set("pw", "pw-two")
-	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.Changed, []string{"svc"}) {
+	if res := h.e.ReloadCredentials(context.Background()); !reflect.DeepEqual(res.Changed, []string{"svc"}) {
 		t.Fatalf("changed %v, want svc", res.Changed)
 	}
 	h.deliver("w", "e2", `{}`)

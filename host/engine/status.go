@@ -165,7 +165,7 @@ func (e *Engine) watchTriggers() {
 }
 
 // pollTriggers lists rt's poll triggers for the poller.
-func (e *Engine) pollTriggers(rt *Runtime) []poller.Trigger {
+func (e *Engine) pollTriggers(ctx context.Context, rt *Runtime) []poller.Trigger {
 	var out []poller.Trigger
 	for name, f := range rt.flows {
 		if f.mode != schema.ModePoll {
@@ -175,7 +175,7 @@ func (e *Engine) pollTriggers(rt *Runtime) []poller.Trigger {
 		h := e.opts.Connector(c.inst)
 		interval := f.interval
 		if interval <= 0 {
-			interval = e.defaultInterval(c, h, f.trigger)
+			interval = e.defaultInterval(ctx, c, h, f.trigger)
 		}
 		out = append(out, poller.Trigger{Tenant: e.tenant, Workflow: name, Name: f.trigger, Conn: c.wire, Config: f.config,
 			Interval: interval, Connector: h})
@@ -189,8 +189,8 @@ const fallbackInterval = time.Minute
 
 // defaultInterval is the connector's default poll interval for trigger,
 // from its schema.
-func (e *Engine) defaultInterval(c *connRT, h wire.Connector, trigger string) time.Duration {
-	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+func (e *Engine) defaultInterval(ctx context.Context, c *connRT, h wire.Connector, trigger string) time.Duration {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	sc, err := h.Schema(ctx)
 	if err != nil {

@@ -52,7 +52,7 @@ const reconcilePages = 1000
 
 // streamTriggers lists rt's stream triggers for the streamer, each with
 // the reconciliation its connector declares (ReconcileWith).
-func (e *Engine) streamTriggers(rt *Runtime) []streamer.Trigger {
+func (e *Engine) streamTriggers(ctx context.Context, rt *Runtime) []streamer.Trigger {
 	var out []streamer.Trigger
 	for name, f := range rt.flows {
 		if f.mode != schema.ModeStream {
@@ -61,7 +61,7 @@ func (e *Engine) streamTriggers(rt *Runtime) []streamer.Trigger {
 		c := rt.conns[f.conn]
 		h := e.opts.Connector(c.inst)
 		t := streamer.Trigger{Tenant: e.tenant, Workflow: name, Name: f.trigger, Conn: c.wire, Config: f.config, Connector: h}
-		if rec := e.reconciler(name, f, c, h); rec != nil {
+		if rec := e.reconciler(ctx, name, f, c, h); rec != nil {
 			t.Reconcile = rec
 		}
 		out = append(out, t)
@@ -74,8 +74,8 @@ func (e *Engine) streamTriggers(rt *Runtime) []streamer.Trigger {
 // position, storing the events under the stream's trigger so dedup drops
 // what the stream already delivered; nil when the connector declares
 // none (the gap is then reported, never skipped silently).
-func (e *Engine) reconciler(workflow string, f *flowRT, c *connRT, h wire.Connector) func(context.Context, []byte) error {
-	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+func (e *Engine) reconciler(ctx context.Context, workflow string, f *flowRT, c *connRT, h wire.Connector) func(context.Context, []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	sc, err := h.Schema(ctx)
 	if err != nil {

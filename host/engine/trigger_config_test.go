@@ -164,7 +164,7 @@ func TestReloadCredentials_WebhookConfigSecretIsUsedAtOnce(t *testing.T) {
 		t.Fatalf("a delivery signed with the first secret: status %d", st)
 	}
 	sec.set("hook_secret", "hook-secret-two")
-	res := h.e.ReloadCredentials()
+	res := h.e.ReloadCredentials(context.Background())
 	if !reflect.DeepEqual(res.Triggers, []string{"orders"}) {
 		t.Fatalf("reload: triggers %v, want orders", res.Triggers)
 	}
@@ -187,11 +187,11 @@ func TestReloadCredentials_TriggerConfigThatCannotBeReadKeepsTheOldOne(t *testin
 		withLog(&logs)(o)
 	})
 	sec.remove("hook_secret")
-	res := h.e.ReloadCredentials()
+	res := h.e.ReloadCredentials(context.Background())
 	if res.FailedTriggers["orders"] == nil || !strings.Contains(res.FailedTriggers["orders"].Error(), "hook_secret") {
 		t.Fatalf("failed triggers %v, want orders naming the secret", res.FailedTriggers)
 	}
-	h.e.ReloadCredentials()
+	h.e.ReloadCredentials(context.Background())
 	if n := strings.Count(logs.String(), "cannot evaluate a trigger config"); n != 1 {
 		t.Fatalf("logged %d times, want once:\n%s", n, logs.String())
 	}
@@ -226,7 +226,7 @@ workflow "p" {
 	})
 	waitFor(t, "a poll with the first token", func() bool { return cp.polledWith("token-one") })
 	sec.set("feed_token", "token-two")
-	if res := h.e.ReloadCredentials(); !reflect.DeepEqual(res.Triggers, []string{"p"}) || len(res.Changed) != 0 {
+	if res := h.e.ReloadCredentials(context.Background()); !reflect.DeepEqual(res.Triggers, []string{"p"}) || len(res.Changed) != 0 {
 		t.Fatalf("reload: triggers %v, changed %v; want only p's trigger", res.Triggers, res.Changed)
 	}
 	waitFor(t, "a poll with the new token", func() bool { return cp.polledWith("token-two") })

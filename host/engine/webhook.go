@@ -253,7 +253,7 @@ func (e *Engine) subscription(workflow string) *subscription {
 // syncSubscriptions makes sure every webhook trigger of rt has a
 // subscription (asking the third party to deliver when the connector can)
 // and removes those of triggers no longer applied.
-func (e *Engine) syncSubscriptions(rt *Runtime) {
+func (e *Engine) syncSubscriptions(ctx context.Context, rt *Runtime) {
 	stored := map[string]*subscription{}
 	// inClear: records whose secret is still in the clear; unopened: those
 	// whose sealed secret does not open (secrets.json replaced, or
@@ -314,7 +314,7 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 		if had && prev.Subscribed && prev.ID != "" {
 			// The trigger changed (address, connection, config or
 			// connector version): the old registration goes first.
-			e.unsubscribe(rt, name, prev)
+			e.unsubscribe(ctx, rt, name, prev)
 		}
 		// A subscription tried before keeps its secret: an operator may
 		// have registered it with the third party by hand.
@@ -332,11 +332,11 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 		}
 		s := &subscription{Workflow: name, Secret: secret, URL: url, Connector: c.ref, Fingerprint: fp, Trigger: f.trigger, Conn: f.conn, Config: f.config}
 		handle := e.opts.Connector(c.inst)
-		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
-		conn, err := e.connFor(ctx, rt, c, handle)
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		conn, err := e.connFor(cctx, rt, c, handle)
 		if err == nil {
 			var got wire.Subscription
-			got, err = handle.SubscribeWebhook(ctx, wire.SubscribeRequest{Trigger: f.trigger, Conn: conn, Config: f.config, URL: url, Secret: s.Secret})
+			got, err = handle.SubscribeWebhook(cctx, wire.SubscribeRequest{Trigger: f.trigger, Conn: conn, Config: f.config, URL: url, Secret: s.Secret})
 			if err == nil {
 				s.Subscribed = true
 				s.ID, s.State = got.ID, got.State
@@ -364,7 +364,7 @@ func (e *Engine) syncSubscriptions(rt *Runtime) {
 			continue
 		}
 		if s.ID != "" {
-			e.unsubscribe(rt, name, s)
+			e.unsubscribe(ctx, rt, name, s)
 		}
 		if err := e.st.Delete(e.tenant, kindSubscription, name); err != nil {
 			e.log.Error("cannot delete a webhook subscription", "workflow", name, "error", err)
@@ -413,7 +413,7 @@ func (e *Engine) fingerprint(f *flowRT, c *connRT) (fp, legacy string) {
 }
 
 // unsubscribe asks the connector version that made s to remove it.
-func (e *Engine) unsubscribe(rt *Runtime, workflow string, s *subscription) {
+func (e *Engine) unsubscribe(ctx context.Context, rt *Runtime, workflow string, s *subscription) {
 	inst, ok := rt.installed[s.Connector]
 	if !ok {
 		e.log.Warn("cannot remove an old webhook subscription: its connector version is no longer installed", "workflow", workflow, "connector", s.Connector, "subscription", s.ID)
@@ -423,7 +423,7 @@ func (e *Engine) unsubscribe(rt *Runtime, workflow string, s *subscription) {
 	if c, ok := rt.conns[s.Conn]; ok {
 		req.Conn = c.wire
 	}
-	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := e.opts.Connector(inst).UnsubscribeWebhook(ctx, req); err != nil {
 		e.log.Warn("webhook unsubscribe failed; remove it at the third party by hand", "workflow", workflow, "subscription", s.ID, "error", err)
