@@ -57,13 +57,22 @@ type Options struct {
 	// in Store (secrets.Store.Sealer); without one they are stored in the
 	// clear.
 	Sealer state.Sealer
+	// OAuthRetry is how often WatchSecrets tries again to register the
+	// OAuth clients that could not be (default a minute).
+	OAuthRetry time.Duration
 }
 
 // Deployer loads and applies workspace sources for one engine. It
 // implements server.Deployer.
 type Deployer struct {
 	opts Options
-	mu   sync.Mutex // one apply at a time
+	mu   sync.Mutex // one apply or reload at a time; guards what follows
+
+	// registered is the OAuth client each oauth2 connection is
+	// registered with now; pending, the connections whose client as the
+	// running runtime has it could not be registered, and why.
+	registered map[string]oauth.Client
+	pending    map[string]error
 }
 
 // New returns a Deployer.
@@ -77,7 +86,10 @@ func New(opts Options) *Deployer {
 	if opts.Getenv == nil {
 		opts.Getenv = func(string) string { return "" }
 	}
-	return &Deployer{opts: opts}
+	if opts.OAuthRetry <= 0 {
+		opts.OAuthRetry = time.Minute
+	}
+	return &Deployer{opts: opts, registered: map[string]oauth.Client{}, pending: map[string]error{}}
 }
 
 // SetOAuth sets Options.OAuth; call it before Applied.
@@ -109,13 +121,13 @@ func (d *Deployer) Applied(ctx context.Context) (*engine.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.registerOAuth(ctx, rt); err != nil {
-		// The host still runs everything else: an oauth2 connection that
-		// cannot be registered fails its calls as auth_expired (its runs
-		// wait in the dead-letter queue) until a fixed workspace is
-		// applied.
-		d.opts.Logger.Error("oauth2 connections cannot be used; fix them and apply again", "error", err)
-	}
+	// The host still runs everything else: an oauth2 connection that
+	// cannot be registered (logged, shown in its status) fails its calls
+	// as auth_expired (its runs wait in the dead-letter queue) until a
+	// retry registers it.
+	d.mu.Lock()
+	_ = d.registerOAuth(ctx, rt)
+	d.mu.Unlock()
 	return rt, nil
 }
 
@@ -197,9 +209,10 @@ func (d *Deployer) Apply(ctx context.Context, tenant string, req server.ApplyReq
 	if err != nil {
 		return nil, fmt.Errorf("store the applied state: %w", err)
 	}
-	if err := d.registerOAuth(ctx, rt); err != nil {
-		return nil, err
-	}
+	// The state is stored: run it. A client checked above that cannot
+	// be registered now (its connector's schema did not answer) is
+	// pending, shown in its status, and tried again.
+	_ = d.registerOAuth(ctx, rt)
 	if err := d.opts.Engine.Apply(rt); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -126,17 +127,87 @@ func classify(connection string, err error) error {
 }
 
 // registerOAuth registers rt's oauth2 connections with the OAuth
-// provider: endpoints from the connector's schema unless the auth block
-// overrides them.
+// provider (endpoints from the connector's schema unless the auth block
+// overrides them), each on its own: a connection whose client cannot be
+// built now (its connector's schema cannot be read, a secret it reads is
+// not set, a setting is invalid) keeps the client it had registered, if
+// any, and is pending; the others are registered all the same. Pending
+// connections are shown as failing in their status, and tried again by
+// every ReloadSecrets and by WatchSecrets' timer. The error, nil when
+// none is pending, joins why each is. The caller holds d.mu.
 func (d *Deployer) registerOAuth(ctx context.Context, rt *engine.Runtime) error {
-	clients, err := d.oauthClients(ctx, rt)
-	if err != nil || d.opts.OAuth == nil {
-		return err
+	if d.opts.OAuth == nil {
+		return nil
 	}
+	conns, failed := rt.OAuthConnectionsEach()
+	pending := map[string]error{}
+	for name, err := range failed {
+		pending[name] = err
+	}
+	next := map[string]oauth.Client{}
+	for _, oc := range conns {
+		c, err := d.oauthClient(ctx, oc)
+		if err == nil {
+			err = d.opts.OAuth.Check([]oauth.Client{c})
+		}
+		if err != nil {
+			pending[oc.Name] = err
+			continue
+		}
+		next[oc.Name] = c
+	}
+	for name := range pending {
+		if old, ok := d.registered[name]; ok {
+			next[name] = old
+		}
+	}
+	clients := make([]oauth.Client, 0, len(next))
+	for _, c := range next {
+		clients = append(clients, c)
+	}
+	sort.Slice(clients, func(i, k int) bool { return clients[i].Name < clients[k].Name })
 	if err := d.opts.OAuth.Register(clients); err != nil {
+		// Each client passed Check on its own: nothing was changed.
 		return fmt.Errorf("oauth2 connections: %v: %w", err, server.ErrInvalid)
 	}
-	return nil
+	d.registered = next
+	d.notePending(pending)
+	if len(pending) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(pending))
+	for name := range pending {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	errs := make([]error, len(names))
+	for i, name := range names {
+		errs[i] = fmt.Errorf("connection %s: %w", name, pending[name])
+	}
+	return errors.Join(errs...)
+}
+
+// notePending makes pending the connections whose registration is
+// pending, shows them in the engine's connection status, and logs each
+// new or changed reason once (a reload runs on every change to the
+// secret store, a token saved included).
+func (d *Deployer) notePending(pending map[string]error) {
+	for name, err := range pending {
+		if prev, ok := d.pending[name]; ok && prev.Error() == err.Error() {
+			continue
+		}
+		_, kept := d.registered[name]
+		d.opts.Logger.Error("an oauth2 client cannot be registered with its current settings; it is tried again on every change to the secret store and every minute", "connection", name, "keeps_previous_client", kept, "error", err)
+	}
+	for name := range d.pending {
+		if _, ok := pending[name]; !ok {
+			d.opts.Logger.Info("oauth2 client registered with its current settings", "connection", name)
+		}
+	}
+	d.pending = pending
+	if d.opts.Engine != nil {
+		d.opts.Engine.SetOAuthPending(pending)
+	}
 }
 
 // checkOAuth validates rt's oauth2 connections without registering them.
@@ -162,37 +233,48 @@ func (d *Deployer) oauthClients(ctx context.Context, rt *engine.Runtime) ([]oaut
 	}
 	var clients []oauth.Client
 	for _, oc := range conns {
-		var spec schema.OAuth2Spec
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		sc, err := d.opts.Connector(oc.Connector).Schema(cctx)
-		cancel()
+		c, err := d.oauthClient(ctx, oc)
 		if err != nil {
-			return nil, fmt.Errorf("connection %s: connector schema: %w", oc.Name, err)
-		}
-		for _, a := range sc.Auth {
-			if a.Type == schema.AuthOAuth2 && a.OAuth2 != nil {
-				spec = *a.OAuth2
-			}
-		}
-		pick := func(attr, def string) string {
-			if v := oc.Attrs[attr]; v != "" {
-				return v
-			}
-			return def
-		}
-		c := oauth.Client{
-			Name: oc.Name, ClientID: oc.Attrs["client_id"], ClientSecret: oc.Attrs["client_secret"],
-			Scopes: oc.Scopes, Grant: pick("grant", defaultGrant(spec.Grants)),
-			AuthURL: pick("authorization_url", spec.AuthorizationURL), TokenURL: pick("token_url", spec.TokenURL),
-			DeviceURL: pick("device_authorization_url", spec.DeviceAuthorizationURL), RedirectURL: oc.Attrs["redirect_uri"],
-			AllowedRedirects: oc.AllowedRedirects,
-		}
-		if len(c.Scopes) == 0 {
-			c.Scopes = spec.DefaultScopes
+			return nil, err
 		}
 		clients = append(clients, c)
 	}
 	return clients, nil
+}
+
+// oauthClient builds the OAuth client of one oauth2 connection, with the
+// endpoints of its connector's schema unless the auth block overrides
+// them.
+func (d *Deployer) oauthClient(ctx context.Context, oc engine.OAuthConn) (oauth.Client, error) {
+	var spec schema.OAuth2Spec
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	sc, err := d.opts.Connector(oc.Connector).Schema(cctx)
+	cancel()
+	if err != nil {
+		return oauth.Client{}, fmt.Errorf("connection %s: connector schema: %w", oc.Name, err)
+	}
+	for _, a := range sc.Auth {
+		if a.Type == schema.AuthOAuth2 && a.OAuth2 != nil {
+			spec = *a.OAuth2
+		}
+	}
+	pick := func(attr, def string) string {
+		if v := oc.Attrs[attr]; v != "" {
+			return v
+		}
+		return def
+	}
+	c := oauth.Client{
+		Name: oc.Name, ClientID: oc.Attrs["client_id"], ClientSecret: oc.Attrs["client_secret"],
+		Scopes: oc.Scopes, Grant: pick("grant", defaultGrant(spec.Grants)),
+		AuthURL: pick("authorization_url", spec.AuthorizationURL), TokenURL: pick("token_url", spec.TokenURL),
+		DeviceURL: pick("device_authorization_url", spec.DeviceAuthorizationURL), RedirectURL: oc.Attrs["redirect_uri"],
+		AllowedRedirects: oc.AllowedRedirects,
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = spec.DefaultScopes
+	}
+	return c, nil
 }
 
 func defaultGrant(grants []string) string {

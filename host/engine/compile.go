@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -560,9 +561,33 @@ type OAuthConn struct {
 	AllowedRedirects []string
 }
 
-// OAuthConnections lists rt's oauth2 connections with their settings.
+// OAuthConnections lists rt's oauth2 connections with their settings;
+// an error if any connection's settings cannot be evaluated.
 func (rt *Runtime) OAuthConnections() ([]OAuthConn, error) {
+	out, failed := rt.OAuthConnectionsEach()
+	if len(failed) == 0 {
+		return out, nil
+	}
+	names := make([]string, 0, len(failed))
+	for name := range failed {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	errs := make([]error, len(names))
+	for i, name := range names {
+		errs[i] = failed[name]
+	}
+	return nil, errors.Join(errs...)
+}
+
+// OAuthConnectionsEach lists, sorted, rt's oauth2 connections whose
+// settings could be evaluated, and gives by connection why the others
+// could not (a secret not set): one broken connection does not keep the
+// others from being registered.
+func (rt *Runtime) OAuthConnectionsEach() ([]OAuthConn, map[string]error) {
 	var out []OAuthConn
+	failed := map[string]error{}
+conns:
 	for name, c := range rt.conns {
 		if c.auth == nil || c.auth.Type != schema.AuthOAuth2 {
 			continue
@@ -571,7 +596,8 @@ func (rt *Runtime) OAuthConnections() ([]OAuthConn, error) {
 		for attr, a := range c.auth.Attributes {
 			v, diags := rt.rc.Eval(a.Expr, cty.NilVal, nil)
 			if diags.HasErrors() {
-				return nil, fmt.Errorf("connection %s: auth %s: %s", name, attr, rt.diagText(diags))
+				failed[name] = fmt.Errorf("connection %s: auth %s: %s", name, attr, rt.diagText(diags))
+				continue conns
 			}
 			v, _ = v.UnmarkDeep()
 			if v.IsNull() || !v.IsWhollyKnown() {
@@ -599,5 +625,5 @@ func (rt *Runtime) OAuthConnections() ([]OAuthConn, error) {
 		out = append(out, oc)
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].Name < out[k].Name })
-	return out, nil
+	return out, failed
 }

@@ -127,6 +127,8 @@ type Engine struct {
 	credMu   sync.Mutex
 	credErrs map[string]credError // by connection: secrets that no longer resolve
 	trigErrs map[string]string    // by workflow: trigger configs that no longer evaluate
+	// oauthErrs: by connection, OAuth clients not registered (SetOAuthPending).
+	oauthErrs map[string]credError
 
 	authMu sync.Mutex
 	auth   map[string]*authState // refreshed credentials by connection
@@ -173,7 +175,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		opts: opts, log: opts.Logger, st: opts.Store, in: opts.Ingest, tenant: opts.Tenant,
 		started: time.Now(), lanes: map[string]*lane{}, routerWake: make(chan struct{}, 1),
-		auth: map[string]*authState{}, credErrs: map[string]credError{}, trigErrs: map[string]string{}, logins: map[string]*sync.Mutex{}, subs: map[string]*subscription{}, health: newHealthBook(),
+		auth: map[string]*authState{}, credErrs: map[string]credError{}, trigErrs: map[string]string{}, oauthErrs: map[string]credError{}, logins: map[string]*sync.Mutex{}, subs: map[string]*subscription{}, health: newHealthBook(),
 		ctx: ctx, cancel: cancel, stopWork: make(chan struct{}),
 	}
 	e.m = newMetrics(e, opts.Metrics)

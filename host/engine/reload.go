@@ -351,10 +351,41 @@ func (e *Engine) clearCredentialErrors(rt *Runtime) {
 	clear(e.trigErrs)
 }
 
-// credentialError is connection name's credential error, if any.
+// Runtime is the runtime running now; nil when nothing is applied.
+func (e *Engine) Runtime() *Runtime { return e.rt.Load() }
+
+// SetOAuthPending records the oauth2 connections whose client, as the
+// running runtime has it, could not be registered with the OAuth
+// provider (the connector's schema could not be read, a setting is
+// invalid), and why; it replaces the set recorded before. Each shows as
+// failing with the reason in its status until it is registered. The
+// caller (host/deploy) retries them.
+func (e *Engine) SetOAuthPending(pending map[string]error) {
+	now := time.Now()
+	e.credMu.Lock()
+	defer e.credMu.Unlock()
+	for name := range e.oauthErrs {
+		if _, ok := pending[name]; !ok {
+			delete(e.oauthErrs, name)
+		}
+	}
+	for name, err := range pending {
+		msg := fmt.Sprintf("the oauth2 client could not be registered with its current settings (it keeps those it had, and is tried again): %v", err)
+		if prev, ok := e.oauthErrs[name]; ok && prev.msg == msg {
+			continue
+		}
+		e.oauthErrs[name] = credError{msg: msg, at: now}
+	}
+}
+
+// credentialError is connection name's credential error, if any: its
+// secrets cannot be read, or its OAuth client could not be registered.
 func (e *Engine) credentialError(name string) (credError, bool) {
 	e.credMu.Lock()
 	defer e.credMu.Unlock()
-	ce, ok := e.credErrs[name]
+	if ce, ok := e.credErrs[name]; ok {
+		return ce, true
+	}
+	ce, ok := e.oauthErrs[name]
 	return ce, ok
 }
