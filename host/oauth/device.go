@@ -158,11 +158,15 @@ func (m *Manager) joinDevice(ctx context.Context, connection string, f *deviceFl
 // briefly unreachable. The request goes through clientcredentials, which
 // x/oauth2 lets override grant_type, so parsing and client authentication
 // stay x/oauth2's.
+//
+// Each request authenticates with the client registered at the time: a
+// client_secret rotated while the person approves (Register with the same
+// client_id and token_url) is used from the next poll on. A change of
+// client_id or token_url ends the flow (Register cancels it; the check
+// here covers a poll already past its wait).
 func (m *Manager) pollDevice(ctx context.Context, rc *registered, da *oauth2.DeviceAuthResponse) (*oauth2.Token, error) {
 	name := rc.client.Name
-	req := rc.client.credentials()
-	req.Scopes = nil // scope belongs to the device authorization request
-	req.EndpointParams = url.Values{"grant_type": {deviceGrantType}, "device_code": {da.DeviceCode}}
+	started := rc.client.binding()
 
 	interval := time.Duration(da.Interval) * time.Second
 	if interval <= 0 {
@@ -180,6 +184,16 @@ func (m *Manager) pollDevice(ctx context.Context, rc *registered, da *oauth2.Dev
 		if err := m.wait(ctx, wait); err != nil {
 			return nil, context.Cause(ctx)
 		}
+		cur, _, err := m.lookup(name)
+		if err != nil {
+			return nil, errRemoved
+		}
+		if cur.client.binding() != started {
+			return nil, errClientChanged
+		}
+		req := cur.client.credentials()
+		req.Scopes = nil // scope belongs to the device authorization request
+		req.EndpointParams = url.Values{"grant_type": {deviceGrantType}, "device_code": {da.DeviceCode}}
 		t, err := req.Token(ctx)
 		if err == nil {
 			return t, nil

@@ -191,3 +191,27 @@ func TestDevice_ClientChangeEndsThePendingFlow(t *testing.T) {
 		t.Error("a token was stored")
 	}
 }
+
+// A client_secret rotated while a device login waits for the person
+// (registered again, same client_id and token_url) is used by the next
+// poll: the flow does not go on with the old secret and fail.
+func TestDevice_PollUsesTheClientSecretRegisteredNow(t *testing.T) {
+	d := newDeviceEnv(t, "authorization_pending")
+	d.as.addClient("tv", "tv-secret-one")
+	c := Client{Name: "tv", ClientID: "tv", ClientSecret: "tv-secret-one", Grant: GrantDeviceCode, TokenURL: d.as.srv.URL + "/token", DeviceURL: d.as.srv.URL + "/device"}
+	d.register(t, c)
+	_, done := d.start(t)
+
+	// The provider now accepts only the new secret, and hub serve
+	// registers it after hub secrets set.
+	d.as.addClient("tv", "tv-secret-two")
+	c.ClientSecret = "tv-secret-two"
+	d.register(t, c)
+	close(d.release)
+	if err := <-done; err != nil {
+		t.Fatalf("Device after the secret was rotated: %v", err)
+	}
+	if s := d.status(t, "tv"); s.Status != StatusConnected {
+		t.Errorf("status = %s, want connected", s.Status)
+	}
+}
