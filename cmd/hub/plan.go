@@ -281,14 +281,20 @@ func commit(e *env, dir string, pl *planned, src *state.Source) error {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 	// The source's -var values are sealed with the secret store's data
-	// key, as hub serve seals them.
-	vault, err := secrets.Open(dir, e.getenv)
-	if err != nil {
-		return fmt.Errorf("open the secret store: %w", err)
-	}
-	sealer, err := vault.Sealer()
-	if err != nil {
-		return fmt.Errorf("open the secret store: %w", err)
+	// key, as hub serve seals them. Only then is the store opened: on a
+	// fresh data directory that would create master.key, which a hub
+	// serve given $HUB_MASTER_KEY would then not match.
+	var sealer state.Sealer
+	if len(src.Vars) > 0 || len(src.VarFiles) > 0 {
+		vault, err := secrets.Open(dir, e.getenv)
+		if err != nil {
+			return fmt.Errorf("open the secret store to seal the -var values: %w", err)
+		}
+		k, err := vault.Sealer()
+		if err != nil {
+			return fmt.Errorf("open the secret store to seal the -var values: %w", err)
+		}
+		sealer = k
 	}
 	st, err := store.Open(dir, logger(e))
 	if err != nil {

@@ -625,8 +625,7 @@ func (s *Store) read() (*fileData, map[string]string, stamp, error) {
 			return nil, nil, stamp{}, errorf(ErrCorrupt, "secret store %s: %v: restore the file from a backup", s.path, err)
 		}
 		if e.KeyID != s.keyID {
-			return nil, nil, stamp{}, errorf(ErrWrongKey, "secret store %s: the master key %s does not match the store's key %s: set %s or restore %s (the key in use came from %s)",
-				s.path, s.keyID, e.KeyID, EnvMasterKey, keyFile, s.keySource)
+			return nil, nil, stamp{}, s.wrongKey(e.KeyID)
 		}
 		v, err := unseal(s.key, name, e)
 		if err != nil {
@@ -635,6 +634,22 @@ func (s *Store) read() (*fileData, map[string]string, stamp, error) {
 		values[name] = v
 	}
 	return f, values, st, nil
+}
+
+// wrongKey is the error for a store sealed with key storeID, not the key
+// in use, saying what to do. The common case is named: $HUB_MASTER_KEY
+// set, and the key file beside the store holding the store's key (a hub
+// command run without $HUB_MASTER_KEY created it).
+func (s *Store) wrongKey(storeID string) error {
+	if s.fromEnv {
+		p := filepath.Join(s.dir, keyFile)
+		if k, err := readKeyFile(p); err == nil && k != nil && KeyID(k) == storeID {
+			return errorf(ErrWrongKey, "secret store %s is sealed with master key %s, the one in %s, but %s holds key %s: either unset %s, so hub uses %s, or set %s to the content of %s (then keep that file elsewhere); to change the key afterwards run hub secrets rotate-key",
+				s.path, storeID, p, EnvMasterKey, s.keyID, EnvMasterKey, p, EnvMasterKey, p)
+		}
+	}
+	return errorf(ErrWrongKey, "secret store %s: the master key %s does not match the store's key %s: set %s to the key the store was sealed with, or restore %s (the key in use came from %s)",
+		s.path, s.keyID, storeID, EnvMasterKey, keyFile, s.keySource)
 }
 
 // parse reads and decodes the file without opening any entry; a missing

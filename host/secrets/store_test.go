@@ -555,3 +555,24 @@ func TestSealedWith_NamesTheKeyOnDisk(t *testing.T) {
 		t.Fatalf("SealedWith after Rotate = %q, %v; want %s", id, err, KeyID(newKey))
 	}
 }
+
+// A store a hub command sealed with the key file it created, opened with
+// $HUB_MASTER_KEY set to another key, says which key file holds the right
+// key and the two ways out.
+func TestOpen_EnvKeyOverAStoreSealedWithTheKeyFileSaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, noEnv) // creates master.key
+	mustSet(t, s, "token", "s3cr3t-value")
+	env, _ := NewKey()
+
+	_, err := Open(dir, envKey(env))
+	if !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("Open with HUB_MASTER_KEY: %v, want ErrWrongKey", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{filepath.Join(dir, "master.key"), "unset HUB_MASTER_KEY", "set HUB_MASTER_KEY to the content of", KeyID(env), s.KeyID()} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not say %q", msg, want)
+		}
+	}
+}
