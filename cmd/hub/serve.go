@@ -160,8 +160,17 @@ func runServe(e *env, args []string) error {
 	dep.SetOAuth(om)
 	be.oauth = om
 
+	// Credentials resolved at start follow the secret store: hub secrets
+	// set (a separate process) is noticed within secretsPollInterval and
+	// the changed connections are swapped in, with no restart. The watch
+	// looks at the store before the applied workspace is compiled, so a
+	// change made while hub serve starts is reloaded once it runs rather
+	// than missed; the reloads begin after Start.
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	changes := vault.Watch(watchCtx, secretsPollInterval)
 	rt, err := dep.Applied(context.Background())
 	if err != nil {
+		stopWatch()
 		closeAll()
 		return fmt.Errorf("the applied workspace cannot run: %w", err)
 	}
@@ -169,17 +178,14 @@ func runServe(e *env, args []string) error {
 		log.Warn("nothing applied yet: hub serve runs no workflows until hub apply", "workspace", p.dir)
 	}
 	if err := eng.Start(rt); err != nil {
+		stopWatch()
 		closeAll()
 		return err
 	}
-	// Credentials resolved at start follow the secret store: hub secrets
-	// set (a separate process) is noticed within secretsPollInterval and
-	// the changed connections are swapped in, with no restart.
-	watchCtx, stopWatch := context.WithCancel(context.Background())
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		dep.WatchSecrets(watchCtx, vault.Watch(watchCtx, secretsPollInterval))
+		dep.WatchSecrets(watchCtx, changes)
 	}()
 	info := serveInfo{Addr: la.String(), URL: "http://" + la.String(), PID: os.Getpid()}
 	infoPath := filepath.Join(dataDir, serveInfoFile)
@@ -202,8 +208,10 @@ func runServe(e *env, args []string) error {
 		log.Error("the HTTP server stopped", "error", serveErr)
 	}
 	// Stop intake first: no new deliveries, the ones in flight finish;
-	// the engine's steps share the same grace period.
+	// the engine's steps share the same grace period. No reload starts
+	// from now on, and one in flight has its connector calls cancelled.
 	eng.Stopping()
+	stopWatch()
 	end := time.Now().Add(*grace)
 	ctx, cancel := context.WithDeadline(context.Background(), end)
 	if err := srv.Shutdown(ctx); err != nil {
@@ -211,9 +219,15 @@ func runServe(e *env, args []string) error {
 	}
 	cancel()
 	_ = os.Remove(infoPath)
-	// No reload may restart triggers while the engine stops them.
-	stopWatch()
-	<-watched
+	// A reload in flight ends soon once cancelled (a poll in flight it
+	// waits for is the longest part); the grace period is the steps',
+	// so it is not waited for long. One still running then finds the
+	// engine closed and starts nothing.
+	select {
+	case <-watched:
+	case <-time.After(min(reloadStopWait, max(time.Until(end), 0))):
+		log.Warn("stopping without waiting any longer for a secret reload in flight")
+	}
 	eng.Shutdown(max(time.Until(end), 0))
 	closeAll()
 	log.Info("stopped")
@@ -223,6 +237,10 @@ func runServe(e *env, args []string) error {
 // secretsPollInterval is how often hub serve looks whether the secret
 // store's file changed: one stat, so a change is used within a second.
 const secretsPollInterval = time.Second
+
+// reloadStopWait bounds how long hub serve, stopping, waits for a secret
+// reload in flight.
+const reloadStopWait = 2 * time.Second
 
 // backend is what the server serves: the engine, the deployer for hub
 // apply against the running host, and the OAuth manager for hub connect.
