@@ -18,10 +18,12 @@
 // its circuit breaker, and execute them. On start the engine reloads every
 // stored job, so nothing queued is lost across restarts.
 //
-// Connection credentials are resolved from the secret store when a
-// runtime is compiled; when the store changes, ReloadCredentials resolves
-// them again and swaps in the changed connections, so a rotated key is
-// used from the next call without a restart.
+// Connection credentials and trigger configs are resolved from the
+// secret store when a runtime is compiled; when the store changes,
+// ReloadCredentials resolves those that read secrets again and swaps in
+// the changed ones, so a rotated key is used from the next call without
+// a restart. Values kept in the store that may hold secrets (webhook
+// signing secrets, trigger configs) are sealed with Options.Sealer.
 //
 // The engine must not speak HTTP (host/server does, through the
 // server.Backend this package implements), parse HCL (host/config does)
