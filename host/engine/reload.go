@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -163,13 +164,8 @@ func (rt *Runtime) reresolve() (*Runtime, []string, map[string]error) {
 	}
 	sort.Strings(changed)
 	next := *rt
-	next.conns = make(map[string]*connRT, len(rt.conns))
-	for name, c := range rt.conns {
-		if nc, ok := fresh[name]; ok {
-			c = nc
-		}
-		next.conns[name] = c
-	}
+	next.conns = maps.Clone(rt.conns)
+	maps.Copy(next.conns, fresh)
 	return &next, changed, failed
 }
 
@@ -203,13 +199,8 @@ func (rt *Runtime) reconfigure() (*Runtime, []string, map[string]error) {
 	}
 	sort.Strings(changed)
 	next := *rt
-	next.flows = make(map[string]*flowRT, len(rt.flows))
-	for name, f := range rt.flows {
-		if nf, ok := fresh[name]; ok {
-			f = nf
-		}
-		next.flows[name] = f
-	}
+	next.flows = maps.Clone(rt.flows)
+	maps.Copy(next.flows, fresh)
 	return &next, changed, failed
 }
 
