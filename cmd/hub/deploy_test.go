@@ -56,6 +56,18 @@ workflow "ticks" {
     input      = { message = "tick ${event.seq}" }
   }
 }
+
+workflow "stream_ticks" {
+  trigger "demo" "ticks" {
+    mode   = "stream"
+    config = { count = 12, interval_ms = 20, batch_size = 2 }
+  }
+  action "note" {
+    connection = "demo"
+    action     = "echo"
+    input      = { message = "streamed tick ${event.seq}" }
+  }
+}
 `
 
 // A running host takes hub apply through its API: a workflow moved from
@@ -90,13 +102,16 @@ func TestServe_ApplyToARunningHostMovesVersionsWithoutLosingWork(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("run a never reached the sink")
 	}
-	// Every tick is polled and run on 1.0.0 before the move.
+	// Every tick is polled, and streamed, and run on 1.0.0 before the
+	// move.
 	waitTicks := func() {
-		waitFor(t, 20*time.Second, "12 succeeded tick runs", func() bool {
-			var list struct{ Runs []runs.Summary }
-			h.api("GET", "/v1/runs?workflow=ticks&status=succeeded&limit=100", &list)
-			return len(list.Runs) == 12
-		})
+		for _, wf := range []string{"ticks", "stream_ticks"} {
+			waitFor(t, 20*time.Second, "12 succeeded runs of "+wf, func() bool {
+				var list struct{ Runs []runs.Summary }
+				h.api("GET", "/v1/runs?workflow="+wf+"&status=succeeded&limit=100", &list)
+				return len(list.Runs) == 12
+			})
+		}
 	}
 	waitTicks()
 
@@ -143,11 +158,13 @@ func TestServe_ApplyToARunningHostMovesVersionsWithoutLosingWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics := readBody(resp)
-	if strings.Contains(metrics, `hub_events_duplicate_total{workflow="ticks"}`) {
-		t.Errorf("ticks were polled again after the version move:\n%s", grepLines(metrics, "hub_events_"))
-	}
-	if !strings.Contains(h.log(), "cursor migrated") {
-		t.Error("the cursor was not migrated to 2.0.0")
+	for _, wf := range []string{"ticks", "stream_ticks"} {
+		if strings.Contains(metrics, `hub_events_duplicate_total{workflow="`+wf+`"}`) {
+			t.Errorf("%s were delivered again after the version move:\n%s", wf, grepLines(metrics, "hub_events_"))
+		}
+		if !strings.Contains(grepLines(h.log(), "cursor migrated"), "workflow="+wf) {
+			t.Errorf("the cursor of %s was not migrated to 2.0.0:\n%s", wf, grepLines(h.log(), "migrat"))
+		}
 	}
 }
 

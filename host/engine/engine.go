@@ -279,11 +279,12 @@ func (e *Engine) loadQueue() error {
 // already executing finish on the runtime they started with, and runs
 // in flight keep the connector versions they were created with.
 //
-// A poll trigger whose connection moved to another connector version
-// keeps its cursor: its polling stops, the new version converts the
-// stored cursor (MigrateCursor), and polling resumes from it. Its dedup
-// records are keyed by workflow and trigger, not version, so the move
-// neither loses nor replays events.
+// A poll or stream trigger whose connection moved to another connector
+// version keeps its cursor or stream position: the trigger stops, and
+// once its poll in flight or the batches its stream received are stored,
+// the new version converts what is stored (MigrateCursor) and the
+// trigger resumes from it. Its dedup records are keyed by workflow and
+// trigger, not version, so the move neither loses nor replays events.
 func (e *Engine) Apply(rt *Runtime) error {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
@@ -303,35 +304,60 @@ func (e *Engine) apply(ctx context.Context, rt *Runtime) {
 		e.setLimits(e.lane(name), e.limitsOf(c))
 	}
 	e.syncSubscriptions(ctx, rt)
-	triggers := e.pollTriggers(ctx, rt)
+	triggers, streams := e.pollTriggers(ctx, rt), e.streamTriggers(ctx, rt)
 	if moves := versionMoves(old, rt); len(moves) > 0 {
-		var keep []poller.Trigger
-		for _, t := range triggers {
-			if _, moved := moves[t.Workflow]; !moved {
-				keep = append(keep, t)
-			}
-		}
-		// Set waits for a removed trigger's poll in flight, so no old
-		// poll writes the cursor while it is converted.
-		if err := e.poll.Set(keep); err != nil {
-			e.log.Warn("some poll triggers were not started", "error", err)
-		}
-		for wf, from := range moves {
-			e.migrateCursor(ctx, rt, wf, from)
-		}
+		e.moveVersions(ctx, rt, moves, triggers, streams)
 	}
 	if err := e.poll.Set(triggers); err != nil {
 		e.log.Warn("some poll triggers were not started", "error", err)
 	}
-	if err := e.stream.Set(e.streamTriggers(ctx, rt)); err != nil {
+	if err := e.stream.Set(streams); err != nil {
 		e.log.Warn("some stream triggers were not started", "error", err)
 	}
 	e.health.sync(rt, e.webhookURL)
 	e.kickRouter()
 }
 
-// versionMoves returns, by workflow, the connector version each poll
-// trigger moved from between old and rt.
+// moveVersions stops the poll and stream triggers of the workflows in
+// moves (all but them keep running), waits until each has stopped — its
+// poll in flight ended, what its stream received stored — so nothing
+// writes the cursor or position any more, and has the new version
+// convert it. The caller then starts them again with Set.
+func (e *Engine) moveVersions(ctx context.Context, rt *Runtime, moves map[string]string, polls []poller.Trigger, streams []streamer.Trigger) {
+	var keepPolls []poller.Trigger
+	for _, t := range polls {
+		if _, moved := moves[t.Workflow]; !moved {
+			keepPolls = append(keepPolls, t)
+		}
+	}
+	var keepStreams []streamer.Trigger
+	for _, t := range streams {
+		if _, moved := moves[t.Workflow]; !moved {
+			keepStreams = append(keepStreams, t)
+		}
+	}
+	if err := e.poll.Set(keepPolls); err != nil {
+		e.log.Warn("some poll triggers were not started", "error", err)
+	}
+	if err := e.stream.Set(keepStreams); err != nil {
+		e.log.Warn("some stream triggers were not started", "error", err)
+	}
+	for wf, from := range moves {
+		stopped, kind := e.poll.Stopped(e.tenant, wf), poller.KindCursor
+		if rt.flows[wf].mode == schema.ModeStream {
+			stopped, kind = e.stream.Stopped(e.tenant, wf), streamer.KindPosition
+		}
+		select {
+		case <-stopped:
+			e.migrateCursor(ctx, rt, wf, from, kind)
+		case <-ctx.Done():
+			e.log.Warn("the trigger did not stop in time; its cursor is kept as it is, unconverted", "workflow", wf, "from", from)
+		}
+	}
+}
+
+// versionMoves returns, by workflow, the connector version each poll or
+// stream trigger moved from between old and rt.
 func versionMoves(old, rt *Runtime) map[string]string {
 	moves := map[string]string{}
 	if old == nil {
@@ -339,7 +365,7 @@ func versionMoves(old, rt *Runtime) map[string]string {
 	}
 	for name, f := range rt.flows {
 		of, ok := old.flows[name]
-		if !ok || f.mode != schema.ModePoll || of.mode != schema.ModePoll || of.trigger != f.trigger {
+		if !ok || f.mode != of.mode || (f.mode != schema.ModePoll && f.mode != schema.ModeStream) || of.trigger != f.trigger {
 			continue
 		}
 		oc, nc := old.conns[of.conn], rt.conns[f.conn]
@@ -350,14 +376,14 @@ func versionMoves(old, rt *Runtime) map[string]string {
 	return moves
 }
 
-// migrateCursor converts workflow wf's stored cursor from connector
-// version from to the version rt runs. On failure the cursor is kept as
-// it is: the connector's event ids and the dedup window guard against
-// replays.
-func (e *Engine) migrateCursor(ctx context.Context, rt *Runtime, wf, from string) {
+// migrateCursor converts workflow wf's stored cursor (kind: a poll
+// cursor or a stream position) from connector version from to the
+// version rt runs. On failure it is kept as it is: the connector's event
+// ids and the dedup window guard against replays.
+func (e *Engine) migrateCursor(ctx context.Context, rt *Runtime, wf, from, kind string) {
 	f := rt.flows[wf]
 	c := rt.conns[f.conn]
-	cur, ok, err := e.st.Get(e.tenant, poller.KindCursor, wf)
+	cur, ok, err := e.st.Get(e.tenant, kind, wf)
 	if err != nil || !ok {
 		if err != nil {
 			e.log.Error("cannot read a cursor to migrate", "workflow", wf, "error", err)
@@ -371,7 +397,7 @@ func (e *Engine) migrateCursor(ctx context.Context, rt *Runtime, wf, from string
 		e.log.Warn("cursor migration failed; keeping the cursor as it is", "workflow", wf, "from", from, "to", c.ref, "error", err)
 		return
 	}
-	if err := e.st.Put(e.tenant, poller.KindCursor, wf, next); err != nil {
+	if err := e.st.Put(e.tenant, kind, wf, next); err != nil {
 		e.log.Error("cannot store a migrated cursor", "workflow", wf, "error", err)
 		return
 	}

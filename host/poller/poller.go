@@ -266,6 +266,14 @@ func (p *Poller) newRunner(t Trigger) *runner {
 	}
 }
 
+// Stopped returns a channel closed once no runner of the trigger of
+// tenant and workflow is running or stopping. After Set left the trigger
+// out, it is closed when the poll in flight has ended, so nothing writes
+// the cursor any more.
+func (p *Poller) Stopped(tenant, workflow string) <-chan struct{} {
+	return p.set.Done(runset.Key{Tenant: tenant, Workflow: workflow})
+}
+
 // PollNow cuts short the wait for the next tick of a running trigger,
 // which then polls at once (a wait after a failure is not cut short: the
 // poll follows the backoff). It reports whether the trigger is running.

@@ -139,6 +139,20 @@ func (s *Set[S]) Get(k Key) (Runner, bool) {
 	return sl.r, true
 }
 
+// Done returns a channel closed once no runner of k is running or
+// stopping: already closed when there is none. A caller that removed k
+// with Apply waits on it before touching what k's runners own.
+func (s *Set[S]) Done(k Key) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl, ok := s.last[k]; ok {
+		return sl.done
+	}
+	done := make(chan struct{})
+	close(done)
+	return done
+}
+
 // Stop stops every runner, and Apply refuses to start more. It does not
 // wait: Wait does.
 func (s *Set[S]) Stop() {

@@ -286,3 +286,28 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestDone_ClosesOnceEveryRunnerOfTheKeyReturned(t *testing.T) {
+	h := newHarness()
+	k := Key{"acme", "a"}
+	if !closed(h.set.Done(k)) {
+		t.Fatal("Done of a key never started is not closed")
+	}
+	v1 := spec{Name: "a", Version: 1}
+	if err := h.set.Apply(want(v1), nil); err != nil {
+		t.Fatal(err)
+	}
+	r := h.runner(t, v1)
+	wait(t, r.waited, "a starting")
+	if err := h.set.Apply(want(), nil); err != nil { // a is no longer wanted
+		t.Fatal(err)
+	}
+	done := h.set.Done(k)
+	if closed(done) {
+		t.Fatal("Done is closed while the stopped runner has not returned")
+	}
+	close(r.release)
+	wait(t, done, "Done closing after the runner returned")
+	h.set.Stop()
+	h.set.Wait()
+}

@@ -324,6 +324,14 @@ func (s *Streamer) Set(triggers []Trigger) error {
 	return errors.Join(errs...)
 }
 
+// Stopped returns a channel closed once no runner of the trigger of
+// tenant and workflow is running or stopping. After Set left the trigger
+// out, it is closed when what the stream received is stored, so nothing
+// writes the position any more.
+func (s *Streamer) Stopped(tenant, workflow string) <-chan struct{} {
+	return s.set.Done(runset.Key{Tenant: tenant, Workflow: workflow})
+}
+
 // newRunner makes the runner of t; the set runs it once the previous
 // runner of the same trigger, if any, has returned, so one position
 // never has two writers.
