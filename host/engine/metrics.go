@@ -79,7 +79,7 @@ var (
 	descFail   = prometheus.NewDesc("hub_trigger_failing", "1 while the trigger's latest attempt failed.", []string{"workflow", "mode"}, nil)
 	descFailS  = prometheus.NewDesc("hub_trigger_failing_seconds", "How long the trigger has been failing.", []string{"workflow", "mode"}, nil)
 	descConn   = prometheus.NewDesc("hub_stream_connected", "1 while a stream trigger's stream is open.", []string{"workflow"}, nil)
-	descRecon  = prometheus.NewDesc("hub_stream_reconnects", "Times a stream trigger's stream was opened again.", []string{"workflow"}, nil)
+	descRecon  = prometheus.NewDesc("hub_stream_reconnects_total", "Times a stream trigger's stream was opened again.", []string{"workflow"}, nil)
 	descBehind = prometheus.NewDesc("hub_stream_behind_seconds", "How far behind the third party a stream trigger's latest stored events were.", []string{"workflow"}, nil)
 )
 
