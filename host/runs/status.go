@@ -91,9 +91,10 @@ type Connection struct {
 	// "login_failed" (the latest login failed, for 10 minutes after).
 	State string `json:"state"`
 	// Reason says why the state is needs_reauth or login_failed, or why
-	// a failing connection's credentials could not be resolved (a
-	// secret() that is gone), in plain words without secrets; empty
-	// otherwise.
+	// a connection is failing for want of credentials: a secret() that
+	// is gone, an OAuth client that could not be registered again, a
+	// stored token that cannot be read. Plain words without secrets;
+	// empty otherwise.
 	Reason      string     `json:"reason,omitempty"`
 	Breaker     string     `json:"breaker"`
 	LastSuccess *time.Time `json:"last_success,omitempty"`
