@@ -40,6 +40,15 @@ type authServer struct {
 	deviceScript []string
 	// deviceAuths counts device authorization requests.
 	deviceAuths int
+	// bodyOnly refuses HTTP Basic client authentication, as a server
+	// that reads only client_id and client_secret from the body does.
+	bodyOnly bool
+	// deviceAuthenticates makes the device authorization endpoint
+	// authenticate confidential clients, as RFC 8628 §3.1 requires.
+	deviceAuthenticates bool
+	// authStyles records how each token request authenticated the
+	// client: "basic", "body" or "none".
+	authStyles []string
 }
 
 type asClient struct {
@@ -103,6 +112,24 @@ func (as *authServer) deviceAuthCount() int {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	return as.deviceAuths
+}
+
+// authStyleOf says how a request authenticates its client.
+func authStyleOf(r *http.Request) string {
+	if _, _, ok := r.BasicAuth(); ok {
+		return "basic"
+	}
+	if r.PostForm.Get("client_secret") != "" {
+		return "body"
+	}
+	return "none"
+}
+
+// styles returns how each token request so far authenticated.
+func (as *authServer) styles() []string {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return slices.Clone(as.authStyles)
 }
 
 func (as *authServer) secrets() []string {
@@ -182,6 +209,9 @@ func tokenError(w http.ResponseWriter, status int, code, desc string) {
 // client_id (and client_secret) in the body.
 func (as *authServer) authenticate(r *http.Request) (string, *asClient, bool) {
 	id, secret, basic := r.BasicAuth()
+	if basic && as.bodyOnly {
+		return "", nil, false
+	}
 	if basic {
 		id, _ = url.QueryUnescape(id)
 		secret, _ = url.QueryUnescape(secret)
@@ -207,6 +237,7 @@ func (as *authServer) token(w http.ResponseWriter, r *http.Request) {
 	defer as.mu.Unlock()
 	grant := r.PostForm.Get("grant_type")
 	as.requests[grant]++
+	as.authStyles = append(as.authStyles, authStyleOf(r))
 	id, c, ok := as.authenticate(r)
 	if !ok {
 		tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
@@ -307,6 +338,13 @@ func (as *authServer) device(w http.ResponseWriter, r *http.Request) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	id := r.PostForm.Get("client_id")
+	if as.deviceAuthenticates {
+		var ok bool
+		if id, _, ok = as.authenticate(r); !ok || (as.clients[id].secret != "" && authStyleOf(r) == "none") {
+			tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+			return
+		}
+	}
 	if _, ok := as.clients[id]; !ok {
 		tokenError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 		return

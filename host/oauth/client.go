@@ -18,6 +18,16 @@ const (
 	GrantDeviceCode        = "device_code"
 )
 
+// Token endpoint authentication methods a confidential Client may name,
+// as RFC 7591 §2 names them.
+const (
+	// AuthMethodBasic sends client_id and client_secret in an HTTP Basic
+	// Authorization header (RFC 6749 §2.3.1).
+	AuthMethodBasic = "client_secret_basic"
+	// AuthMethodPost sends them in the request body.
+	AuthMethodPost = "client_secret_post"
+)
+
 // Client is one OAuth connection: the application registered at a provider
 // and how hub obtains tokens for it.
 type Client struct {
@@ -54,6 +64,12 @@ type Client struct {
 	//
 	// Deprecated: PKCE is always on; the field will be removed.
 	PKCE bool
+	// TokenEndpointAuthMethod is how a confidential client authenticates
+	// at the token and device authorization endpoints: AuthMethodBasic,
+	// AuthMethodPost, or empty to detect it (HTTP Basic first, then the
+	// body if the server refuses that) and remember what worked. A
+	// public client always sends its client_id in the body.
+	TokenEndpointAuthMethod string
 }
 
 // public reports whether the client has no secret to authenticate with.
@@ -113,6 +129,14 @@ func (c *Client) validate(baseURL string) (string, error) {
 			return "", fmt.Errorf("%s: %w", e.name, err)
 		}
 	}
+	switch c.TokenEndpointAuthMethod {
+	case "", AuthMethodBasic, AuthMethodPost:
+	default:
+		return "", fmt.Errorf("token_endpoint_auth_method %q: want %s or %s", c.TokenEndpointAuthMethod, AuthMethodBasic, AuthMethodPost)
+	}
+	if c.TokenEndpointAuthMethod != "" && c.public() {
+		return "", fmt.Errorf("token_endpoint_auth_method %s needs a client_secret", c.TokenEndpointAuthMethod)
+	}
 	switch c.Grant {
 	case GrantAuthorizationCode:
 		if c.AuthURL == "" {
@@ -148,19 +172,9 @@ func (c *Client) validate(baseURL string) (string, error) {
 	}
 }
 
-// authStyle sends public clients' client_id in the body, as RFC 6749 §2.3.1
-// and RFC 8628 §3.4 require, and lets x/oauth2 detect the style for
-// confidential clients (HTTP Basic first, which every server must accept).
-func (c *Client) authStyle() oauth2.AuthStyle {
-	if c.public() {
-		return oauth2.AuthStyleInParams
-	}
-	return oauth2.AuthStyleAutoDetect
-}
-
 // config is the x/oauth2 configuration for the code, refresh and device
-// requests.
-func (c *Client) config(redirectURL string) *oauth2.Config {
+// requests, authenticating with style.
+func (c *Client) config(redirectURL string, style oauth2.AuthStyle) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID:     c.ClientID,
 		ClientSecret: c.ClientSecret,
@@ -168,7 +182,7 @@ func (c *Client) config(redirectURL string) *oauth2.Config {
 			AuthURL:       c.AuthURL,
 			TokenURL:      c.TokenURL,
 			DeviceAuthURL: c.DeviceURL,
-			AuthStyle:     c.authStyle(),
+			AuthStyle:     style,
 		},
 		RedirectURL: redirectURL,
 		Scopes:      slices.Clone(c.Scopes),
@@ -176,13 +190,13 @@ func (c *Client) config(redirectURL string) *oauth2.Config {
 }
 
 // credentials is the x/oauth2 configuration for the client credentials
-// grant.
-func (c *Client) credentials() *clientcredentials.Config {
+// grant (and the device access token request), authenticating with style.
+func (c *Client) credentials(style oauth2.AuthStyle) *clientcredentials.Config {
 	return &clientcredentials.Config{
 		ClientID:     c.ClientID,
 		ClientSecret: c.ClientSecret,
 		TokenURL:     c.TokenURL,
 		Scopes:       slices.Clone(c.Scopes),
-		AuthStyle:    c.authStyle(),
+		AuthStyle:    style,
 	}
 }

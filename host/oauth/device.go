@@ -103,7 +103,7 @@ func (m *Manager) Device(ctx context.Context, connection string, show func(verif
 func (m *Manager) runDevice(ctx context.Context, rc *registered, f *deviceFlow, show func(verificationURI, userCode string)) (*oauth2.Token, error) {
 	name := rc.client.Name
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, m.http)
-	da, err := rc.client.config("").DeviceAuth(hctx)
+	da, err := m.deviceAuthorize(ctx, &rc.client)
 	if err != nil {
 		close(f.shown)
 		if ctx.Err() != nil {
@@ -191,10 +191,12 @@ func (m *Manager) pollDevice(ctx context.Context, rc *registered, da *oauth2.Dev
 		if cur.client.binding() != started {
 			return nil, errClientChanged
 		}
-		req := cur.client.credentials()
-		req.Scopes = nil // scope belongs to the device authorization request
-		req.EndpointParams = url.Values{"grant_type": {deviceGrantType}, "device_code": {da.DeviceCode}}
-		t, err := req.Token(ctx)
+		t, err := authenticated(m, &cur.client, func(s oauth2.AuthStyle) (*oauth2.Token, error) {
+			req := cur.client.credentials(s)
+			req.Scopes = nil // scope belongs to the device authorization request
+			req.EndpointParams = url.Values{"grant_type": {deviceGrantType}, "device_code": {da.DeviceCode}}
+			return req.Token(ctx)
+		})
 		if err == nil {
 			return t, nil
 		}

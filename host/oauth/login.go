@@ -126,7 +126,9 @@ func (m *Manager) StartLogin(connection string) (string, error) {
 	m.mu.Unlock()
 
 	m.log.Info("oauth login started", "connection", connection, "expires", l.expires)
-	return rc.client.config(rc.redirect).AuthCodeURL(state, oauth2.S256ChallengeOption(l.verifier)), nil
+	// The authorization request carries no client authentication: any
+	// style does.
+	return rc.client.config(rc.redirect, oauth2.AuthStyleInParams).AuthCodeURL(state, oauth2.S256ChallengeOption(l.verifier)), nil
 }
 
 func errLoginExpired(connection string) error {
@@ -288,8 +290,10 @@ func (m *Manager) callback(ctx context.Context, name string, r *http.Request) er
 	}
 	// The exchange repeats the redirect_uri the login sent, as RFC 6749
 	// §4.1.3 requires, not whatever the client says now.
-	cfg := rc.client.config(l.redirect)
-	t, err := cfg.Exchange(context.WithValue(ctx, oauth2.HTTPClient, m.http), q.Get("code"), oauth2.VerifierOption(l.verifier))
+	hctx := context.WithValue(ctx, oauth2.HTTPClient, m.http)
+	t, err := authenticated(m, &rc.client, func(s oauth2.AuthStyle) (*oauth2.Token, error) {
+		return rc.client.config(l.redirect, s).Exchange(hctx, q.Get("code"), oauth2.VerifierOption(l.verifier))
+	})
 	if err != nil {
 		return fail(fmt.Errorf("oauth connection %q: exchange authorization code: %w", name, safeError(err)))
 	}

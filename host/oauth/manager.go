@@ -62,6 +62,9 @@ type Manager struct {
 	clients map[string]*registered
 	conns   map[string]*conn
 	logins  map[string]*login // by state
+	// styles are the client authentication styles detected for clients
+	// whose TokenEndpointAuthMethod is empty (see authenticated).
+	styles map[Binding]oauth2.AuthStyle
 	// rejected counts callbacks refused for their state since
 	// rejectLogged, when the last summary was logged.
 	rejected     int
@@ -112,6 +115,7 @@ func New(opts Options) (*Manager, error) {
 		clients: make(map[string]*registered),
 		conns:   make(map[string]*conn),
 		logins:  make(map[string]*login),
+		styles:  make(map[Binding]oauth2.AuthStyle),
 	}
 	m.bound, _ = opts.Store.(BoundStore)
 	if m.http == nil {
@@ -205,6 +209,15 @@ func (m *Manager) install(next map[string]*registered) error {
 		}
 	}
 	m.clients = next
+	keep := make(map[Binding]bool, len(next))
+	for _, rc := range next {
+		keep[rc.client.binding()] = true
+	}
+	for b := range m.styles {
+		if !keep[b] {
+			delete(m.styles, b)
+		}
+	}
 	for name, cn := range m.conns {
 		if cn.device != nil {
 			if err := ended(name, cn.device.binding); err != nil {
@@ -456,7 +469,9 @@ func (m *Manager) renew(ctx context.Context, rc *registered, cn *conn, old *oaut
 	)
 	switch {
 	case rc.client.Grant == GrantClientCredentials:
-		t, err = rc.client.credentials().Token(ctx)
+		t, err = authenticated(m, &rc.client, func(s oauth2.AuthStyle) (*oauth2.Token, error) {
+			return rc.client.credentials(s).Token(ctx)
+		})
 	case old == nil:
 		return nil, &ReauthRequired{Connection: name, Reason: "not connected"}
 	case old.RefreshToken == "":
@@ -464,8 +479,9 @@ func (m *Manager) renew(ctx context.Context, rc *registered, cn *conn, old *oaut
 	default:
 		// An empty access token makes the source refresh at once instead
 		// of trusting old's expiry by its own clock.
-		src := rc.client.config(rc.redirect).TokenSource(ctx, &oauth2.Token{RefreshToken: old.RefreshToken})
-		t, err = src.Token()
+		t, err = authenticated(m, &rc.client, func(s oauth2.AuthStyle) (*oauth2.Token, error) {
+			return rc.client.config(rc.redirect, s).TokenSource(ctx, &oauth2.Token{RefreshToken: old.RefreshToken}).Token()
+		})
 	}
 	if err != nil {
 		var re *oauth2.RetrieveError
