@@ -72,11 +72,19 @@ var authShapes = map[schema.AuthType][]authAttr{
 		// app may list its custom scheme in allowed_redirects.
 		{"redirect_uri", cty.String, false},
 		{"allowed_redirects", cty.List(cty.String), false},
+		// token_endpoint_auth_method says how a confidential client
+		// authenticates (RFC 7591 names); unset, hub detects it.
+		{"token_endpoint_auth_method", cty.String, false},
 	},
 }
 
 // OAuth2Grants are the grants an oauth2 auth block may name.
 var oauth2Grants = []string{"authorization_code", "client_credentials", "device_code"}
+
+// oauth2AuthMethods are the token_endpoint_auth_method values an oauth2
+// auth block may name: the RFC 7591 client authentication methods that
+// use a client_secret.
+var oauth2AuthMethods = []string{"client_secret_basic", "client_secret_post"}
 
 func (l *loader) decodeConnection(b *hcl.Block, base *scope) {
 	c := &Connection{Name: b.Labels[0], DeclRange: b.DefRange}
@@ -300,6 +308,13 @@ func (l *loader) decodeAuth(b *hcl.Block, base *scope) *Auth {
 		if at.name == "grant" && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
 			if g, _ := v.Unmark(); !slices.Contains(oauth2Grants, g.AsString()) {
 				l.errorf(a.Expr.Range().Ptr(), "Invalid grant", "grant must be one of %s.", strings.Join(oauth2Grants, ", "))
+			}
+		}
+		if at.name == "token_endpoint_auth_method" && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+			if m, _ := v.Unmark(); !slices.Contains(oauth2AuthMethods, m.AsString()) {
+				l.errorf(a.Expr.Range().Ptr(), "Invalid token_endpoint_auth_method", "token_endpoint_auth_method must be one of %s (unset, hub detects which the token endpoint accepts).", strings.Join(oauth2AuthMethods, ", "))
+			} else if _, ok := content.Attributes["client_secret"]; !ok {
+				l.errorf(a.Expr.Range().Ptr(), "token_endpoint_auth_method without client_secret", "%s authenticates with a client_secret, and this auth block sets none; a public client sends only its client_id.", m.AsString())
 			}
 		}
 		au.Attributes[at.name] = &Attribute{Name: at.name, Expr: a.Expr, Value: v, Range: a.Range}

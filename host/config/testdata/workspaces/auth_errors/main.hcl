@@ -24,6 +24,25 @@ connection "shop_oauth" {
   properties = { shop = "acme" }
 }
 
+connection "shop_method" {
+  connector = "shop"
+  auth "oauth2" {
+    client_id                  = "id"
+    client_secret              = "s"
+    token_endpoint_auth_method = "private_key_jwt"
+  }
+  properties = { shop = "acme" }
+}
+
+connection "shop_public_method" {
+  connector = "shop"
+  auth "oauth2" {
+    client_id                  = "id"
+    token_endpoint_auth_method = "client_secret_post"
+  }
+  properties = { shop = "acme" }
+}
+
 connection "warehouse" {
   connector = "warehouse"
   auth "session" {

@@ -1,9 +1,10 @@
 connection "shop" {
   connector = "shop"
   auth "oauth2" {
-    client_id     = env("SHOP_CLIENT_ID")
-    client_secret = secret("shopify")
-    scopes        = ["read_orders", "write_orders"]
+    client_id                  = env("SHOP_CLIENT_ID")
+    client_secret              = secret("shopify")
+    scopes                     = ["read_orders", "write_orders"]
+    token_endpoint_auth_method = "client_secret_post"
   }
   properties = { shop = var.shop }
 }
