@@ -616,15 +616,16 @@ type State struct {
 // StartLogin returns or Device shows its code, until it ends: whoever
 // started it can poll Status and know that StatusConnected afterwards is
 // that login's doing, not an older token's.
+//
+// It returns an error when the stored token cannot be read, unless a
+// login is pending or just failed: that login's outcome is what its
+// starter waits for, and a login that succeeds replaces the record.
 func (m *Manager) Status(ctx context.Context, connection string) (State, error) {
 	rc, cn, err := m.lookup(connection)
 	if err != nil {
 		return State{}, err
 	}
-	t, b, err := m.load(ctx, rc, cn)
-	if err != nil {
-		return State{}, err
-	}
+	t, b, loadErr := m.load(ctx, rc, cn)
 	m.mu.Lock()
 	s := State{Connection: connection, Grant: rc.client.Grant, Reason: cn.reauth, LastRefresh: cn.lastRefresh}
 	var (
@@ -635,6 +636,9 @@ func (m *Manager) Status(ctx context.Context, connection string) (State, error) 
 		pending, failed = cn.latest.outcome(m.now(), errLoginExpired(connection))
 	}
 	m.mu.Unlock()
+	if loadErr != nil && !pending && failed == nil {
+		return State{}, loadErr
+	}
 	if t != nil {
 		s.Expiry = t.Expiry
 	}
