@@ -95,11 +95,17 @@ func (o EngineOAuth) Invalidate(ctx context.Context, connection, used string) er
 	return nil
 }
 
-// Status implements engine.OAuth.
+// Status implements engine.OAuth. When the manager cannot say (the
+// stored token cannot be read, the client is not registered) the
+// connection is failing with a Reason that says so: the state alone
+// would read as a token that exists and whose last call failed.
 func (o EngineOAuth) Status(ctx context.Context, connection string) (state, reason string) {
 	st, err := o.M.Status(ctx, connection)
-	if err != nil {
-		return "failing", err.Error()
+	switch {
+	case errors.Is(err, oauth.ErrUnknownConnection):
+		return "failing", "its oauth2 client is not registered with the host"
+	case err != nil:
+		return "failing", fmt.Sprintf("cannot read the stored token (%v); hub connect %s stores a new one", err, connection)
 	}
 	if st.Status == oauth.StatusConnected {
 		return "ok", ""
@@ -269,7 +275,7 @@ func (d *Deployer) oauthClient(ctx context.Context, oc engine.OAuthConn) (oauth.
 		Scopes: oc.Scopes, Grant: pick("grant", defaultGrant(spec.Grants)),
 		AuthURL: pick("authorization_url", spec.AuthorizationURL), TokenURL: pick("token_url", spec.TokenURL),
 		DeviceURL: pick("device_authorization_url", spec.DeviceAuthorizationURL), RedirectURL: oc.Attrs["redirect_uri"],
-		AllowedRedirects: oc.AllowedRedirects,
+		AllowedRedirects: oc.AllowedRedirects, TokenEndpointAuthMethod: oc.Attrs["token_endpoint_auth_method"],
 	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = spec.DefaultScopes

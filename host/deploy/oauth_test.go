@@ -2,13 +2,17 @@ package deploy
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/hubhq/hub/host/engine"
 	"github.com/hubhq/hub/host/oauth"
+	"github.com/hubhq/hub/host/registry"
 	"github.com/hubhq/hub/host/secrets"
+	"github.com/hubhq/hub/sdk/wire"
 )
 
 func vault(t *testing.T) TokenVault {
@@ -58,5 +62,46 @@ func TestTokenVault_RecordWithoutBindingLoadsWithAZeroBinding(t *testing.T) {
 	}
 	if none, _, err := v.LoadBound(ctx, "other"); none != nil || err != nil {
 		t.Errorf("LoadBound of a connection without a token = %v, %v; want nil, nil", none, err)
+	}
+}
+
+// A stored token the host cannot read is failing with a Reason that says
+// so, not a bare "failing" that reads as a connected connection whose
+// last call failed.
+func TestEngineOAuth_UnreadableTokenIsFailingWithAReason(t *testing.T) {
+	v := vault(t)
+	m, err := oauth.New(oauth.Options{Store: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Register([]oauth.Client{{Name: "shop", ClientID: "id", ClientSecret: "s", Grant: oauth.GrantClientCredentials,
+		TokenURL: "https://auth.example.com/token"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Store.Set(tokenName("shop"), "not json"); err != nil {
+		t.Fatal(err)
+	}
+
+	state, reason := EngineOAuth{M: m}.Status(context.Background(), "shop")
+	if state != "failing" || !strings.HasPrefix(reason, "cannot read the stored token") || !strings.Contains(reason, "hub connect shop") {
+		t.Errorf("Status = %q, %q; want failing, cannot read the stored token …", state, reason)
+	}
+	state, reason = EngineOAuth{M: m}.Status(context.Background(), "other")
+	if state != "failing" || !strings.Contains(reason, "not registered") {
+		t.Errorf("Status of an unregistered connection = %q, %q; want failing, not registered", state, reason)
+	}
+}
+
+func TestOAuthClient_TakesTokenEndpointAuthMethod(t *testing.T) {
+	d := New(Options{Connector: func(registry.Installed) wire.Connector {
+		return oauthConnector{tokenURL: "https://auth.example.com/token"}
+	}})
+	c, err := d.oauthClient(context.Background(), engine.OAuthConn{Name: "api", Attrs: map[string]string{
+		"client_id": "hub", "client_secret": "s", "token_endpoint_auth_method": oauth.AuthMethodPost}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenEndpointAuthMethod != oauth.AuthMethodPost || c.TokenURL != "https://auth.example.com/token" {
+		t.Errorf("client = %+v, want client_secret_post and the schema's token_url", c)
 	}
 }
