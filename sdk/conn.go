@@ -21,8 +21,8 @@ type Conn struct {
 
 // newConn builds a call's Conn; auth is the connection's auth completed
 // from the declaration where the host left parts out. digests is the
-// plugin's Digest state, shared by every call, so a connection answers
-// the server's challenge once, not on every call.
+// plugin's Digest state, shared by every call, so a connection's sessions
+// outlive the call that started them and later calls draw no challenge.
 func newConn(wc wire.Connection, auth wire.Auth, props json.RawMessage, logger hclog.Logger, base *http.Client, digests *digestCache) *Conn {
 	wc.Auth = auth
 	return &Conn{

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -23,10 +24,17 @@ import (
 
 // HTTP Digest authentication (RFC 7616), qop=auth, as a client. The
 // first request to a protection space goes out bare to get a challenge.
-// The challenge is then kept in a digestCache, and later requests (also
-// concurrent ones) answer it before being asked, each with the next nonce
-// count, until the server says the nonce is stale, forgets it, or names
-// the next one in Authentication-Info.
+// The challenge answered then becomes a digest session, kept in a pool per
+// credentials and origin (digestCache), and later requests answer its
+// nonce before being asked.
+//
+// A session is held by one request at a time, from sending to the
+// response, so each nonce is in use by one request and its nonce count
+// rises in the order the server receives them: servers that refuse a count
+// lower than the highest seen for a nonce (Apache with AuthDigestNcCheck,
+// abbot/go-http-auth) refuse counts that overtook each other on the way.
+// Concurrent requests therefore hold sessions of their own, each from its
+// own challenge, as Python's requests keeps one per thread.
 
 // digestAlgorithms maps the algorithms hub speaks to their hash, strongest
 // first; a server offering several gets the strongest.
@@ -48,6 +56,10 @@ type challenge struct {
 // digestChallenge is a Digest challenge hub can answer.
 type digestChallenge struct {
 	realm, nonce, opaque string
+	// a1nonce is, for a -sess algorithm that followed a nextnonce, the
+	// nonce of the challenge itself: H(A1) stays bound to it for the whole
+	// session (RFC 7616 §3.4.2). Empty means nonce.
+	a1nonce string
 	// algorithm as the server spelled it, e.g. "SHA-256-sess".
 	algorithm string
 	hash      func() hash.Hash
@@ -58,9 +70,16 @@ type digestChallenge struct {
 	stale    bool
 }
 
-// maxDigestSessions bounds a digestCache. Past it, the protection space
-// used least recently is forgotten and pays one challenge when next used.
-const maxDigestSessions = 256
+const (
+	// maxDigestKeys bounds the protection spaces a digestCache holds. Past
+	// it, the one used least recently is forgotten and pays a challenge per
+	// session when next used.
+	maxDigestKeys = 256
+	// maxDigestSessionsPerKey bounds the sessions of one protection space,
+	// and so the requests to it that run at once: more wait for a session
+	// to be free. Each session costs one challenge round trip to start.
+	maxDigestSessionsPerKey = 16
+)
 
 // digestKey names a protection space as one set of credentials sees it.
 // The realm is not part of the key: it is only known from a challenge,
@@ -101,209 +120,246 @@ func digestOrigin(u *url.URL) string {
 // digestCache holds the digest sessions of the clients sharing it, so a
 // nonce outlives the request that got it. It is safe for concurrent use.
 type digestCache struct {
-	mu    sync.Mutex
-	max   int
-	byKey map[digestKey]*list.Element // values are *digestSession
-	order *list.List                  // most recently used at the front
+	mu      sync.Mutex
+	maxKeys int
+	perKey  int
+	byKey   map[digestKey]*list.Element // values are *digestPool
+	order   *list.List                  // most recently used at the front
 }
 
-func newDigestCache(max int) *digestCache {
-	return &digestCache{max: max, byKey: map[digestKey]*list.Element{}, order: list.New()}
+// newDigestCache returns a cache of at most maxKeys protection spaces,
+// each with at most perKey sessions.
+func newDigestCache(maxKeys, perKey int) *digestCache {
+	return &digestCache{maxKeys: maxKeys, perKey: perKey, byKey: map[digestKey]*list.Element{}, order: list.New()}
 }
 
-// session returns the session for key, starting an empty one if there is
-// none. A session evicted while requests use it stays valid for them; it is
-// only no longer shared.
-func (c *digestCache) session(key digestKey) *digestSession {
+// pool returns the sessions of key, starting an empty pool if there is
+// none. A pool evicted while requests hold its sessions stays valid for
+// them; they return their sessions to a pool no one else finds.
+func (c *digestCache) pool(key digestKey) *digestPool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byKey[key]; ok {
 		c.order.MoveToFront(e)
-		return e.Value.(*digestSession)
+		return e.Value.(*digestPool)
 	}
-	s := &digestSession{key: key}
-	c.byKey[key] = c.order.PushFront(s)
-	if c.order.Len() > c.max {
+	p := &digestPool{key: key, slots: make(chan struct{}, c.perKey)}
+	c.byKey[key] = c.order.PushFront(p)
+	if c.order.Len() > c.maxKeys {
 		last := c.order.Back()
 		c.order.Remove(last)
-		delete(c.byKey, last.Value.(*digestSession).key)
+		delete(c.byKey, last.Value.(*digestPool).key)
 	}
-	return s
+	return p
 }
 
-// len is the number of sessions held.
+// len is the number of protection spaces held.
 func (c *digestCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.order.Len()
 }
 
-// digestSession is the challenge in use for one protection space and how
-// often its nonce was used. Counts are handed out under the lock, so
-// concurrent requests never send the same (nonce, nc) pair.
-type digestSession struct {
+// digestPool is the sessions of one protection space. A request checks one
+// out, holds it alone while it is sent and answered, then checks it in.
+// Sessions held plus sessions idle never exceed the slots: a new session
+// is only started when none is idle.
+type digestPool struct {
 	key digestKey
+	// slots holds a token per session checked out.
+	slots chan struct{}
 
 	mu sync.Mutex
-	ch *digestChallenge
-	nc uint32
-	// probing is closed when the bare request sent to get a challenge has
-	// its answer; nil when none is in flight.
-	probing chan struct{}
+	// idle holds sessions with a challenge that no request holds, the one
+	// checked in last at the end.
+	idle []*digestSession
 }
 
-// acquire returns the challenge to answer and the next nonce count for it.
-// Without a usable challenge it returns nil and done: the caller sends the
-// bare request and calls done once it has installed the challenge (or got
-// none). Callers arriving meanwhile wait for that one request instead of
-// each drawing a 401, but only once: if it brought nothing, they go bare
-// themselves, in parallel, rather than queueing behind a failing server.
-func (s *digestSession) acquire(ctx context.Context) (ch *digestChallenge, nc uint32, done func(), err error) {
-	waited := false
-	for {
-		s.mu.Lock()
-		if s.ch != nil && s.nc < math.MaxUint32 {
-			s.nc++
-			ch, nc = s.ch, s.nc
-			s.mu.Unlock()
-			return ch, nc, nil, nil
-		}
-		if s.probing == nil {
-			p := make(chan struct{})
-			s.probing = p
-			s.mu.Unlock()
-			var once sync.Once
-			return nil, 0, func() {
-				once.Do(func() {
-					s.mu.Lock()
-					s.probing = nil
-					s.mu.Unlock()
-					close(p)
-				})
-			}, nil
-		}
-		if waited {
-			s.mu.Unlock()
-			return nil, 0, func() {}, nil
-		}
-		wait := s.probing
-		s.mu.Unlock()
+// checkout returns a session for one request, waiting with ctx while all
+// are held. It is the one checked in last, whose nonce is the least likely
+// to be stale, or, when none is idle, a new session without a challenge:
+// its request goes out bare and starts it from the challenge it gets.
+func (p *digestPool) checkout(ctx context.Context) (*digestSession, error) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
 		select {
-		case <-wait:
-			waited = true
+		case p.slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil, 0, nil, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.idle); n > 0 {
+		s := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		return s, nil
+	}
+	return &digestSession{}, nil
 }
 
-// use installs next in place of old (nil: no challenge yet) and returns the
-// challenge to answer with its next nonce count. When another request has
-// already replaced old, its challenge is as fresh as next and is kept, so
-// concurrent requests do not undo each other's work.
-func (s *digestSession) use(old, next *digestChallenge) (*digestChallenge, uint32) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch == old || s.ch == nil || s.nc == math.MaxUint32 {
-		s.ch, s.nc = next, 0
+// checkin returns s after its request was answered. A session with no
+// challenge left to answer (rejected, or never challenged) is dropped.
+func (p *digestPool) checkin(s *digestSession) {
+	if s.usable() {
+		p.mu.Lock()
+		p.idle = append(p.idle, s)
+		p.mu.Unlock()
 	}
+	<-p.slots
+}
+
+// digestSession is a challenge being answered: the nonce, how often it was
+// used, and for a -sess algorithm the cnonce that fixed the session key.
+// Only the request that checked it out touches it.
+type digestSession struct {
+	ch *digestChallenge // nil until a challenge was answered
+	nc uint32
+	// cnonce is the client nonce H(A1) of a -sess algorithm binds, the
+	// first of the session (RFC 7616 §3.4.2). It is sent with every
+	// request of the session, so a server that keeps the session key and
+	// one that derives it from each request agree.
+	cnonce string
+}
+
+func (s *digestSession) usable() bool { return s.ch != nil && s.nc < math.MaxUint32 }
+
+// install starts answering ch: the count starts over, and for a -sess
+// algorithm a new cnonce fixes the session key.
+func (s *digestSession) install(ch *digestChallenge) {
+	s.ch, s.nc, s.cnonce = ch, 0, newCnonce()
+}
+
+// reset forgets the challenge after the server rejected an answer to it.
+func (s *digestSession) reset() {
+	s.ch, s.nc, s.cnonce = nil, 0, ""
+}
+
+// next returns the nonce count and cnonce of the next request.
+func (s *digestSession) next() (uint32, string) {
 	s.nc++
-	return s.ch, s.nc
-}
-
-// drop forgets ch after the server rejected it, unless it was replaced.
-func (s *digestSession) drop(ch *digestChallenge) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch == ch {
-		s.ch, s.nc = nil, 0
+	if s.ch.sess {
+		return s.nc, s.cnonce
 	}
+	return s.nc, newCnonce()
 }
 
 // advance switches to the nonce the server named in Authentication-Info
-// after accepting a request answering ch (RFC 7616 §3.5), counting from 1
-// again. Requests already out under ch's nonce are unaffected.
-func (s *digestSession) advance(ch *digestChallenge, nextnonce string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch != ch || nextnonce == "" || nextnonce == ch.nonce {
+// (RFC 7616 §3.5), counting from 1 again. A -sess session key stays bound
+// to the challenge's nonce and the session's cnonce.
+func (s *digestSession) advance(nextnonce string) {
+	if s.ch == nil || nextnonce == "" || nextnonce == s.ch.nonce {
 		return
 	}
-	n := *ch
+	n := *s.ch
+	if n.sess && n.a1nonce == "" {
+		n.a1nonce = n.nonce
+	}
 	n.nonce, n.stale = nextnonce, false
 	s.ch, s.nc = &n, 0
 }
 
 func (c *Client) sendDigest(req *http.Request) (*http.Response, error) {
-	sess := c.digests.session(digestKey{creds: c.digestCreds, origin: digestOrigin(req.URL)})
-	ch, nc, done, err := sess.acquire(req.Context())
+	origin := digestOrigin(req.URL)
+	pool := c.digests.pool(digestKey{creds: c.digestCreds, origin: origin})
+	sess, err := pool.checkout(req.Context())
 	if err != nil {
-		e := fault.Retryablef("%s %s: wait for digest challenge: %v", req.Method, redactURL(req.URL.String()), err)
+		e := fault.Retryablef("%s %s: wait for a free digest session: %v", req.Method, redactURL(req.URL.String()), err)
 		e.Cause = err
 		return nil, e
 	}
-	if ch == nil {
-		defer done()
-		probe, err := fresh(req)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := c.roundTrip(probe)
-		if err != nil || resp.StatusCode != http.StatusUnauthorized {
-			return resp, err
-		}
-		next, ok := pickDigest(resp.Header.Values("WWW-Authenticate"))
-		if !ok {
-			// No Digest challenge we can answer: the 401 stands.
-			return resp, nil
-		}
-		discard(resp)
-		ch, nc = sess.use(nil, next)
-		done() // the others may go ahead while this answer is out
-		return c.answerDigest(req, sess, ch, nc)
-	}
+	defer pool.checkin(sess)
 
-	resp, err := c.sendWithDigest(req, sess, ch, nc)
+	resp, err := c.sendInSession(req, sess)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
+	challenged := req
+	if redirected(resp) {
+		challenged = resp.Request
+	}
+	if digestOrigin(challenged.URL) != origin {
+		// A redirect led to another origin, and it is that one asking. Its
+		// challenge belongs to neither this session nor this origin, and
+		// the connection's credentials are not sent where the connection
+		// does not point: the 401 stands.
+		return resp, nil
+	}
 	next, ok := pickDigest(resp.Header.Values("WWW-Authenticate"))
 	if !ok {
-		sess.drop(ch)
+		// No Digest challenge we can answer: the 401 stands.
+		sess.reset()
 		return resp, nil
 	}
 	discard(resp)
 	// With stale=true the server took the credentials but wants them under
 	// a new nonce. Without it, the server forgot the nonce or no longer
 	// takes the credentials; its 401 carries the fresh challenge a bare
-	// request would get. Either way the request is answered once more, and
-	// only a 401 to that answer is reported.
-	ch, nc = sess.use(ch, next)
-	return c.answerDigest(req, sess, ch, nc)
-}
-
-// answerDigest sends req answering ch, with no further retry: a 401 means
-// the server rejects the credentials, so the session forgets ch and the
-// 401 is left for checkResponse to report as expired credentials.
-func (c *Client) answerDigest(req *http.Request, sess *digestSession, ch *digestChallenge, nc uint32) (*http.Response, error) {
-	resp, err := c.sendWithDigest(req, sess, ch, nc)
+	// request would get. Either way this session takes the new challenge,
+	// no other request uses it before this one's answer is in, and only a
+	// 401 to that answer is reported. The answer goes to the URL that was
+	// challenged: after a redirect within the origin, not req's.
+	retry := req
+	if challenged != req {
+		retry = challenged.Clone(req.Context())
+		retry.Response = nil
+	}
+	sess.install(next)
+	resp, err = c.sendInSession(retry, sess)
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
-		sess.drop(ch)
+		sess.reset()
 	}
 	return resp, err
 }
 
-func (c *Client) sendWithDigest(req *http.Request, sess *digestSession, ch *digestChallenge, nc uint32) (*http.Response, error) {
+// sendInSession sends req, answering the session's challenge before being
+// asked when it has one, and follows a nextnonce the server names.
+func (c *Client) sendInSession(req *http.Request, sess *digestSession) (*http.Response, error) {
 	r, err := fresh(req)
 	if err != nil {
 		return nil, err
 	}
-	r.Header.Set("Authorization", ch.authorization(c.auth.Username, c.auth.Password, r.Method, r.URL.RequestURI(), nc, newCnonce()))
+	if sess.ch != nil {
+		nc, cnonce := sess.next()
+		r.Header.Set("Authorization", sess.ch.authorization(c.auth.Username, c.auth.Password, r.Method, r.URL.RequestURI(), nc, cnonce))
+	}
 	resp, err := c.roundTrip(r)
-	if err == nil && resp.StatusCode != http.StatusUnauthorized {
-		sess.advance(ch, nextNonce(resp.Header.Get("Authentication-Info")))
+	if err == nil && sess.ch != nil && resp.StatusCode != http.StatusUnauthorized && !redirected(resp) {
+		sess.advance(nextNonce(resp.Header.Get("Authentication-Info")))
 	}
 	return resp, err
+}
+
+// redirected reports whether resp answers a request the client made to
+// follow a redirect, rather than the one it was given.
+func redirected(resp *http.Response) bool {
+	return resp.Request != nil && resp.Request.Response != nil
+}
+
+// digestRedirects returns a copy of hc that sends no Authorization when
+// following a redirect. A Digest answer is bound to the URI and nonce
+// count of the request it was made for: forwarded within the origin it is
+// a replay, and to another one (net/http forwards it to any port of the
+// same host) it hands that server an answer to a nonce it did not issue.
+// The URL that asks is answered by sendDigest instead, when it is on the
+// same origin.
+func digestRedirects(hc *http.Client) *http.Client {
+	c := *hc
+	check := hc.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		req.Header.Del("Authorization")
+		if check != nil {
+			return check(req, via)
+		}
+		// net/http's own policy, which a nil CheckRedirect stands for.
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
 }
 
 // nextNonce reads nextnonce from an Authentication-Info value, a list of
@@ -357,11 +413,16 @@ func (ch *digestChallenge) authorization(username, password, method, uri string,
 
 // response is RFC 7616 §3.4.1: KD(H(A1), nonce:nc:cnonce:qop:H(A2)), or
 // KD(H(A1), nonce:H(A2)) without qop; for a -sess algorithm A1 also binds
-// the nonce and cnonce.
+// the challenge's nonce and cnonce, which for a session's later requests
+// is the session's first (see digestSession).
 func (ch *digestChallenge) response(username, password, method, uri, nc, cnonce string) string {
 	ha1 := hexHash(ch.hash, username+":"+ch.realm+":"+password)
 	if ch.sess {
-		ha1 = hexHash(ch.hash, ha1+":"+ch.nonce+":"+cnonce)
+		a1nonce := ch.nonce
+		if ch.a1nonce != "" {
+			a1nonce = ch.a1nonce
+		}
+		ha1 = hexHash(ch.hash, ha1+":"+a1nonce+":"+cnonce)
 	}
 	ha2 := hexHash(ch.hash, method+":"+uri)
 	if ch.qop == "" {
@@ -429,6 +490,11 @@ func toDigest(c challenge) (*digestChallenge, int, bool) {
 			// Only auth-int offered: hub does not hash bodies.
 			return nil, 0, false
 		}
+	}
+	if sess && qop == "" {
+		// H(A1) binds a cnonce, which only a qop answer carries: the
+		// server could never check one.
+		return nil, 0, false
 	}
 	return &digestChallenge{
 		realm: p["realm"], nonce: p["nonce"], opaque: p["opaque"], algorithm: alg,

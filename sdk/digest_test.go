@@ -32,18 +32,26 @@ type digestServer struct {
 	t         *testing.T
 	user, pwd string
 	realm     string
-	// algorithms offered, in order, e.g. "SHA-256", "MD5".
+	// algorithms offered, in order, e.g. "SHA-256", "MD5-sess".
 	algorithms []string
 	// staleAfter marks a nonce stale after that many uses (0: never).
 	staleAfter int
 	// nextNonce names a new nonce in Authentication-Info on every success.
 	nextNonce bool
+	// strict refuses a nonce count not above the highest seen for its
+	// nonce with a fresh challenge, not stale, as Apache with
+	// AuthDigestNcCheck On and abbot/go-http-auth do. Otherwise only a
+	// count seen before is refused, and that fails the test.
+	strict bool
 
 	mu           sync.Mutex
 	nonces       map[string]map[int]bool // nonce -> nonce counts seen
+	highest      map[string]int          // nonce -> highest count accepted
+	sessKeys     map[string]string       // nonce -> -sess H(A1), fixed by the first answer
 	issued       int
 	requests     int
 	unauthorized int      // 401s sent
+	refusedNC    int      // answers refused in strict mode for their count
 	auths        []string // Authorization of each request, "" when bare
 	seenNC       []string // nc of each answer to a known nonce, in order
 	seenPairs    []string // nonce/nc of the same
@@ -96,7 +104,8 @@ func (s *digestServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p[m[1]] = m[2] + m[3]
 	}
 	var hf func(string) string
-	switch p["algorithm"] {
+	base, sess := strings.CutSuffix(p["algorithm"], "-sess")
+	switch base {
 	case "MD5":
 		hf = func(x string) string { d := md5.Sum([]byte(x)); return hex.EncodeToString(d[:]) }
 	case "SHA-256":
@@ -118,6 +127,11 @@ func (s *digestServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, err := fmt.Sscanf(p["nc"], "%08x", &nc); err != nil || len(p["nc"]) != 8 || nc < 1 {
 		s.t.Errorf("malformed nonce count %q", p["nc"])
 	}
+	if s.strict && nc <= s.highest[p["nonce"]] {
+		s.refusedNC++
+		s.challenge(w, false)
+		return
+	}
 	if seen[nc] {
 		s.t.Errorf("nonce count %s replayed for %s", p["nc"], p["nonce"])
 		s.challenge(w, false)
@@ -125,25 +139,48 @@ func (s *digestServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.seenNC = append(s.seenNC, p["nc"])
 	s.seenPairs = append(s.seenPairs, p["nonce"]+"/"+p["nc"])
-	want := hf(hf(s.user+":"+s.realm+":"+s.pwd) + ":" + p["nonce"] + ":" + p["nc"] + ":" + p["cnonce"] + ":auth:" + hf(r.Method+":"+r.URL.RequestURI()))
+	ha1 := hf(s.user + ":" + s.realm + ":" + s.pwd)
+	if sess {
+		// Like a server that keeps the session key: the first answer to a
+		// nonce fixes it, and later ones are checked against it.
+		key, ok := s.sessKeys[p["nonce"]]
+		if !ok {
+			key = hf(ha1 + ":" + p["nonce"] + ":" + p["cnonce"])
+		}
+		ha1 = key
+	}
+	want := hf(ha1 + ":" + p["nonce"] + ":" + p["nc"] + ":" + p["cnonce"] + ":auth:" + hf(r.Method+":"+r.URL.RequestURI()))
 	if p["username"] != s.user || p["response"] != want || p["cnonce"] == "" {
 		s.challenge(w, false)
 		return
 	}
 	seen[nc] = true
+	s.highest[p["nonce"]] = max(s.highest[p["nonce"]], nc)
+	if sess {
+		s.sessKeys[p["nonce"]] = ha1
+	}
 	if s.staleAfter > 0 && nc > s.staleAfter {
 		s.challenge(w, true)
 		return
 	}
 	if s.nextNonce {
-		w.Header().Set("Authentication-Info", fmt.Sprintf(`rspauth="unchecked", cnonce="%s", nc=%s, qop=auth, nextnonce="%s"`, p["cnonce"], p["nc"], s.newNonce()))
+		next := s.newNonce()
+		if sess {
+			// The session, and its key, go on under the next nonce.
+			s.sessKeys[next] = ha1
+		}
+		w.Header().Set("Authentication-Info", fmt.Sprintf(`rspauth="unchecked", cnonce="%s", nc=%s, qop=auth, nextnonce="%s"`, p["cnonce"], p["nc"], next))
 	}
 	fmt.Fprintf(w, `{"algorithm":%q}`, p["algorithm"])
 }
 
+func newDigestHandler(t *testing.T, algorithms ...string) *digestServer {
+	return &digestServer{t: t, user: "Mufasa", pwd: "Circle of Life", realm: "http-auth@example.org",
+		algorithms: algorithms, nonces: map[string]map[int]bool{}, highest: map[string]int{}, sessKeys: map[string]string{}}
+}
+
 func newDigestServer(t *testing.T, algorithms ...string) (*digestServer, *httptest.Server) {
-	ds := &digestServer{t: t, user: "Mufasa", pwd: "Circle of Life", realm: "http-auth@example.org",
-		algorithms: algorithms, nonces: map[string]map[int]bool{}}
+	ds := newDigestHandler(t, algorithms...)
 	srv := httptest.NewServer(ds)
 	t.Cleanup(srv.Close)
 	return ds, srv
@@ -269,16 +306,13 @@ func TestDigest_SequentialRequestsMakeOneChallenge(t *testing.T) {
 	}
 }
 
-func TestDigest_ConcurrentRequestsShareTheNonceWithoutReplay(t *testing.T) {
-	ds, srv := newDigestServer(t, "SHA-256")
-	c := digestClient("Mufasa", "Circle of Life")
-	const n = 50
+// concurrently runs n calls of f and fails on the first error.
+func concurrently(t *testing.T, n int, f func(i int) error) {
+	t.Helper()
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() {
-			errs <- c.DoJSON(t.Context(), "POST", srv.URL+"/items", map[string]int{"i": i}, nil)
-		})
+		wg.Go(func() { errs <- f(i) })
 	}
 	wg.Wait()
 	close(errs)
@@ -287,9 +321,23 @@ func TestDigest_ConcurrentRequestsShareTheNonceWithoutReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The server fails the test itself on a replayed nonce count; here,
-	// every answer used its own pair, and the requests waiting on the
-	// first challenge did not draw 401s of their own.
+}
+
+func TestDigest_ConcurrentRequestsEachHoldASessionOfTheirOwn(t *testing.T) {
+	ds, srv := newDigestServer(t, "SHA-256")
+	ds.strict = true
+	c := digestClient("Mufasa", "Circle of Life")
+	const n = 200
+	concurrently(t, n, func(i int) error {
+		return c.DoJSON(t.Context(), "POST", srv.URL+"/items", map[string]int{"i": i}, nil)
+	})
+	// A nonce is used by one request at a time, so its counts reach even
+	// a server refusing any count not above the highest it saw in the
+	// order they were given out. Requests past the pool's bound waited for
+	// a session rather than drawing a challenge of their own.
+	if ds.refusedNC != 0 {
+		t.Fatalf("%d answers refused for their nonce count", ds.refusedNC)
+	}
 	pairs := map[string]bool{}
 	for _, p := range ds.seenPairs {
 		pairs[p] = true
@@ -297,8 +345,157 @@ func TestDigest_ConcurrentRequestsShareTheNonceWithoutReplay(t *testing.T) {
 	if len(ds.seenPairs) != n || len(pairs) != n {
 		t.Fatalf("%d answers with %d distinct (nonce, nc) pairs, want %d", len(ds.seenPairs), len(pairs), n)
 	}
-	if ds.unauthorized != 1 {
-		t.Fatalf("401s = %d, want 1", ds.unauthorized)
+	if ds.unauthorized < 1 || ds.unauthorized > maxDigestSessionsPerKey {
+		t.Fatalf("401s = %d, want 1 to %d (one per session)", ds.unauthorized, maxDigestSessionsPerKey)
+	}
+}
+
+func TestDigest_StrictServerAcceptsEveryRequestOfConcurrentWorkers(t *testing.T) {
+	ds, srv := newDigestServer(t, "SHA-256")
+	ds.strict = true
+	c := digestClient("Mufasa", "Circle of Life")
+	const workers, each = 8, 50
+	concurrently(t, workers, func(w int) error {
+		for i := range each {
+			if err := get(t, c, fmt.Sprintf("%s/w%d/%d", srv.URL, w, i)); err != nil {
+				return fmt.Errorf("worker %d request %d: %w", w, i, err)
+			}
+		}
+		return nil
+	})
+	// No more sessions than requests ever out at once, each started by
+	// one challenge; every other request answered before being asked.
+	if ds.refusedNC != 0 || ds.unauthorized > workers || ds.requests != workers*each+ds.unauthorized {
+		t.Fatalf("refused = %d, 401s = %d, requests = %d; want 0, at most %d, and %d plus the 401s",
+			ds.refusedNC, ds.unauthorized, ds.requests, workers, workers*each)
+	}
+}
+
+func TestDigest_SessKeyIsFixedByTheFirstAnswerOfTheSession(t *testing.T) {
+	for _, next := range []bool{false, true} {
+		t.Run(fmt.Sprintf("nextnonce=%v", next), func(t *testing.T) {
+			ds, srv := newDigestServer(t, "SHA-256-sess")
+			ds.nextNonce = next
+			c := digestClient("Mufasa", "Circle of Life")
+			for i := 0; i < 4; i++ {
+				var out struct{ Algorithm string }
+				if err := c.DoJSON(t.Context(), "GET", srv.URL+"/s", nil, &out); err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				if out.Algorithm != "SHA-256-sess" {
+					t.Fatalf("server saw %s", out.Algorithm)
+				}
+			}
+			// The server checks later answers against the session key the
+			// first one fixed, also under a nextnonce: one challenge only.
+			if ds.unauthorized != 1 || ds.requests != 5 {
+				t.Fatalf("401s = %d, requests = %d; want 1 and 5", ds.unauthorized, ds.requests)
+			}
+		})
+	}
+}
+
+func TestDigest_SessWithoutQopIsNotAnswered(t *testing.T) {
+	if ch, ok := pickDigest([]string{`Digest realm="r", nonce="n", algorithm=MD5-sess`}); ok {
+		t.Fatalf("accepted %+v: H(A1) binds a cnonce that an answer without qop cannot carry", ch)
+	}
+	if _, ok := pickDigest([]string{`Digest realm="r", nonce="n", algorithm=MD5`}); !ok {
+		t.Fatal("refused an RFC 2069 challenge without qop")
+	}
+}
+
+func TestDigest_ChallengeFromAnotherOriginAfterARedirectIsNotAnswered(t *testing.T) {
+	dsB, srvB := newDigestServer(t, "SHA-256")
+	var mu sync.Mutex
+	var authsA []string
+	srvA := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		authsA = append(authsA, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Redirect(w, r, srvB.URL+r.URL.Path, http.StatusFound)
+	}))
+	t.Cleanup(srvA.Close)
+	c := digestClient("Mufasa", "Circle of Life")
+	for i := 0; i < 2; i++ {
+		e := fault.As(get(t, c, srvA.URL+"/items"))
+		if e == nil || e.Kind != fault.AuthExpired || e.HTTPStatus != http.StatusUnauthorized {
+			t.Fatalf("request %d: err = %v, want the other origin's 401", i, e)
+		}
+	}
+	// B's challenge is neither answered to A nor kept for A, nor answered
+	// to B, which the connection does not point at.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(authsA) != 2 || authsA[0] != "" || authsA[1] != "" {
+		t.Fatalf("the redirecting origin got Authorization %q", authsA)
+	}
+	if dsB.requests != 2 || dsB.auths[0] != "" || dsB.auths[1] != "" {
+		t.Fatalf("the other origin got %d requests with Authorization %q", dsB.requests, dsB.auths)
+	}
+}
+
+func TestDigest_AnswerIsNotForwardedOnARedirect(t *testing.T) {
+	var mu sync.Mutex
+	var authsB []string
+	srvB := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		authsB = append(authsB, r.Header.Get("Authorization"))
+		mu.Unlock()
+	}))
+	t.Cleanup(srvB.Close)
+	// A takes Digest answers at /, and redirects /moved to B after
+	// checking the answer; net/http would forward the Authorization to
+	// another port of the same host.
+	ds := newDigestHandler(t, "SHA-256")
+	mux := http.NewServeMux()
+	mux.Handle("/", ds)
+	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		ds.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK {
+			t.Errorf("A refused the answer to /moved: %d", rec.Code)
+		}
+		http.Redirect(w, r, srvB.URL+"/moved", http.StatusTemporaryRedirect)
+	})
+	srvA := httptest.NewServer(mux)
+	t.Cleanup(srvA.Close)
+	c := digestClient("Mufasa", "Circle of Life")
+	if err := get(t, c, srvA.URL); err != nil {
+		t.Fatal(err)
+	}
+	if err := get(t, c, srvA.URL+"/moved"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(authsB) != 1 || authsB[0] != "" {
+		t.Fatalf("the redirect target got Authorization %q", authsB)
+	}
+}
+
+func TestDigest_ChallengeAfterASameOriginRedirectIsAnsweredAtTheChallengedURL(t *testing.T) {
+	ds := newDigestHandler(t, "SHA-256")
+	mux := http.NewServeMux()
+	mux.Handle("/items", ds)
+	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/items", http.StatusTemporaryRedirect)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c := digestClient("Mufasa", "Circle of Life")
+	for i := 0; i < 2; i++ {
+		if err := c.DoJSON(t.Context(), "POST", srv.URL+"/old", map[string]int{"i": i}, nil); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	// Each time /items is reached bare (the answer for /old is not
+	// forwarded) and its challenge is answered with uri=/items, which the
+	// server checks, the body replayed.
+	if ds.requests != 4 || ds.unauthorized != 2 || len(ds.seenPairs) != 2 {
+		t.Fatalf("requests = %d, 401s = %d, answers = %v; want 4, 2 and 2", ds.requests, ds.unauthorized, ds.seenPairs)
+	}
+	if ds.bodies[1] != `{"i":0}` || ds.bodies[3] != `{"i":1}` {
+		t.Fatalf("bodies = %q", ds.bodies)
 	}
 }
 
@@ -405,7 +602,7 @@ func TestDigest_RevokedPasswordIsAuthExpiredAfterOneFreshChallenge(t *testing.T)
 func TestDigest_SharedCacheKeepsCredentialsAndOriginsApart(t *testing.T) {
 	dsA, srvA := newDigestServer(t, "SHA-256")
 	dsB, srvB := newDigestServer(t, "SHA-256")
-	cache := newDigestCache(maxDigestSessions)
+	cache := newDigestCache(maxDigestKeys, maxDigestSessionsPerKey)
 	good := Auth{Type: schema.AuthDigest, Username: "Mufasa", Password: "Circle of Life"}
 	bad := Auth{Type: schema.AuthDigest, Username: "Mufasa", Password: "Circle of Lif"}
 	first, second := newClient(good, nil, cache), newClient(good, nil, cache)
@@ -442,22 +639,51 @@ func TestDigest_SharedCacheKeepsCredentialsAndOriginsApart(t *testing.T) {
 }
 
 func TestDigest_CacheForgetsTheLeastRecentlyUsedPastItsBound(t *testing.T) {
-	cache := newDigestCache(2)
+	cache := newDigestCache(2, 1)
 	a := digestKey{creds: "a", origin: "http://x:80"}
 	b := digestKey{creds: "b", origin: "http://x:80"}
 	c := digestKey{creds: "a", origin: "http://y:80"}
-	sa := cache.session(a)
-	sb := cache.session(b)
-	cache.session(a) // a is now more recent than b
-	cache.session(c)
+	pa := cache.pool(a)
+	pb := cache.pool(b)
+	cache.pool(a) // a is now more recent than b
+	cache.pool(c)
 	if n := cache.len(); n != 2 {
-		t.Fatalf("sessions = %d, want 2", n)
+		t.Fatalf("protection spaces = %d, want 2", n)
 	}
-	if cache.session(a) != sa {
-		t.Fatal("the recently used session was evicted")
+	if cache.pool(a) != pa {
+		t.Fatal("the recently used pool was evicted")
 	}
-	if cache.session(b) == sb {
-		t.Fatal("the least recently used session was kept")
+	if cache.pool(b) == pb {
+		t.Fatal("the least recently used pool was kept")
+	}
+}
+
+func TestDigest_PoolHandsOutEachSessionToOneRequestAtATime(t *testing.T) {
+	p := newDigestCache(1, 2).pool(digestKey{creds: "a", origin: "http://x:80"})
+	ctx := t.Context()
+	s1, err := p.checkout(ctx)
+	if err != nil || s1.ch != nil {
+		t.Fatalf("first checkout: %+v, %v; want a new session", s1, err)
+	}
+	s1.install(&digestChallenge{nonce: "n1"})
+	s2, err := p.checkout(ctx)
+	if err != nil || s2 == s1 || s2.ch != nil {
+		t.Fatalf("second checkout while the first is held: %+v, %v; want another new session", s2, err)
+	}
+	// Both slots are held: a third request waits, here until its context
+	// ends.
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := p.checkout(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("third checkout: %v, want the context's error", err)
+	}
+	p.checkin(s2) // never challenged: dropped
+	p.checkin(s1)
+	if got, err := p.checkout(ctx); err != nil || got != s1 {
+		t.Fatalf("checkout after checkin: %+v, %v; want the answered session", got, err)
+	}
+	if got, err := p.checkout(ctx); err != nil || got.ch != nil {
+		t.Fatalf("checkout with no idle session: %+v, %v; want a new one", got, err)
 	}
 }
 
@@ -489,7 +715,7 @@ func TestDigest_ParsesSeveralChallengesInOneHeader(t *testing.T) {
 	}
 }
 
-func TestDigest_WaitForTheFirstChallengeEndsWithTheContext(t *testing.T) {
+func TestDigest_WaitForAFreeSessionEndsWithTheContext(t *testing.T) {
 	arrived, release := make(chan struct{}), make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(arrived)
@@ -497,11 +723,11 @@ func TestDigest_WaitForTheFirstChallengeEndsWithTheContext(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
-	c := digestClient("Mufasa", "Circle of Life")
+	c := newClient(Auth{Type: schema.AuthDigest, Username: "Mufasa", Password: "Circle of Life"}, nil, newDigestCache(maxDigestKeys, 1))
 	first := make(chan error, 1)
 	go func() { first <- get(t, c, srv.URL) }()
 	<-arrived
-	// The first request is out for the challenge; a second one waits for
+	// The first request holds the only session; a second one waits for
 	// it, and gives up when its own context ends.
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -41,8 +41,8 @@ const (
 type Client struct {
 	auth Auth
 	hc   *http.Client
-	// digests holds the Digest challenges answered so far, so requests
-	// after the first answer them without a 401 round trip.
+	// digests holds the Digest sessions started so far, so requests after
+	// the first answer a challenge without a 401 round trip.
 	digests     *digestCache
 	digestCreds string
 	// now is the clock Retry-After dates are measured against.
@@ -64,11 +64,11 @@ func defaultHTTPClient() *http.Client {
 
 // NewClient returns a client applying auth. base supplies the transport,
 // redirect policy and timeout; nil means a default client with a timeout.
-// For Digest auth the client keeps the server's nonce between requests, so
+// For Digest auth the client keeps the server's nonces between requests, so
 // reuse one client for a connection's requests rather than making one per
-// request.
+// request; it also sends no Authorization when following a redirect.
 func NewClient(auth Auth, base *http.Client) *Client {
-	return newClient(auth, base, newDigestCache(maxDigestSessions))
+	return newClient(auth, base, newDigestCache(maxDigestKeys, maxDigestSessionsPerKey))
 }
 
 // newClient is NewClient keeping Digest state in digests, which may be
@@ -82,6 +82,7 @@ func newClient(auth Auth, base *http.Client, digests *digestCache) *Client {
 	c := &Client{auth: auth, hc: hc, digests: digests, now: time.Now}
 	if auth.Type == schema.AuthDigest {
 		c.digestCreds = digestCreds(auth.Username, auth.Password)
+		c.hc = digestRedirects(hc)
 	}
 	return c
 }

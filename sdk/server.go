@@ -139,7 +139,8 @@ type server struct {
 	logger   hclog.Logger
 	base     *http.Client
 	// digests is the Digest state of every connection's calls: keyed by
-	// credentials and origin, so connections never share it.
+	// credentials and origin, so connections with other credentials never
+	// share a session.
 	digests *digestCache
 
 	propsCache   propsCache
@@ -209,7 +210,7 @@ func Server(c *Connector, opts ...Option) (wire.Connector, error) {
 	if s.base == nil {
 		s.base = defaultHTTPClient()
 	}
-	s.digests = newDigestCache(maxDigestSessions)
+	s.digests = newDigestCache(maxDigestKeys, maxDigestSessionsPerKey)
 	for i := range c.Actions {
 		s.actions[c.Actions[i].Spec.Name] = &c.Actions[i]
 		s.outputChecks[c.Actions[i].Spec.Name] = new(atomic.Uint64)
