@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -46,6 +47,13 @@ type authServer struct {
 	// deviceAuthenticates makes the device authorization endpoint
 	// authenticate confidential clients, as RFC 8628 §3.1 requires.
 	deviceAuthenticates bool
+	// echoRefresh makes a refused refresh request's error_description
+	// repeat the refresh token, wrapped in terminal escapes, as some
+	// providers do (without the escapes).
+	echoRefresh bool
+	// verificationURI and userCode replace the device authorization
+	// answer's when set.
+	verificationURI, userCode string
 	// authStyles records how each token request authenticated the
 	// client: "basic", "body" or "none".
 	authStyles []string
@@ -271,7 +279,11 @@ func (as *authServer) token(w http.ResponseWriter, r *http.Request) {
 	case "refresh_token":
 		old, ok := as.refresh[r.PostForm.Get("refresh_token")]
 		if !ok || !old.active || old.client != id {
-			tokenError(w, http.StatusBadRequest, "invalid_grant", "refresh token revoked or unknown")
+			desc := "refresh token revoked or unknown"
+			if as.echoRefresh {
+				desc = "Invalid refresh token: \x1b[31m" + r.PostForm.Get("refresh_token") + "\x1b]0;owned\x07\r\n" + strings.Repeat("x", 500)
+			}
+			tokenError(w, http.StatusBadRequest, "invalid_grant", desc)
 			return
 		}
 		old.active = false // rotation: the old one is spent
@@ -351,12 +363,19 @@ func (as *authServer) device(w http.ResponseWriter, r *http.Request) {
 	}
 	as.deviceAuths++
 	dc := as.random("dc-")
+	uri, code := as.srv.URL+"/activate", "WDJB-MJHT"
+	if as.verificationURI != "" {
+		uri = as.verificationURI
+	}
+	if as.userCode != "" {
+		code = as.userCode
+	}
 	as.devices[dc] = &asDevice{client: id, script: slices.Clone(as.deviceScript)}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{
 		"device_code":      dc,
-		"user_code":        "WDJB-MJHT",
-		"verification_uri": as.srv.URL + "/activate",
+		"user_code":        code,
+		"verification_uri": uri,
 		"expires_in":       600,
 		"interval":         1,
 	})

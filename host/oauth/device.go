@@ -109,7 +109,13 @@ func (m *Manager) runDevice(ctx context.Context, rc *registered, f *deviceFlow, 
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		return nil, fmt.Errorf("device authorization: %w", safeError(err))
+		return nil, fmt.Errorf("device authorization: %w", safeError(err, rc.client.ClientSecret))
+	}
+	// The code and URL are shown to a person, by hub connect in a
+	// terminal: nothing else than a URL and a code to type.
+	if err := checkDeviceAuth(da.VerificationURI, da.UserCode); err != nil {
+		close(f.shown)
+		return nil, err
 	}
 	if !da.Expiry.IsZero() {
 		var cancel context.CancelFunc
@@ -204,6 +210,7 @@ func (m *Manager) pollDevice(ctx context.Context, rc *registered, da *oauth2.Dev
 			return nil, context.Cause(ctx)
 		}
 		var re *oauth2.RetrieveError
+		safe := safeError(err, cur.client.ClientSecret, da.DeviceCode)
 		if errors.As(err, &re) {
 			timeouts = 0 // the provider answered: the network is fine
 			switch re.ErrorCode {
@@ -224,7 +231,7 @@ func (m *Manager) pollDevice(ctx context.Context, rc *registered, da *oauth2.Dev
 				return nil, errCodeExpired
 			}
 			if s := httpStatus(re); s < http.StatusInternalServerError && s != http.StatusTooManyRequests {
-				return nil, safeError(err)
+				return nil, safe
 			}
 		} else {
 			timeouts++
@@ -233,8 +240,8 @@ func (m *Manager) pollDevice(ctx context.Context, rc *registered, da *oauth2.Dev
 		// unavailable, and the person may be approving right now.
 		failures++
 		if failures >= devicePollRetries {
-			return nil, fmt.Errorf("the token endpoint failed %d times in a row: %w", failures, safeError(err))
+			return nil, fmt.Errorf("the token endpoint failed %d times in a row: %w", failures, safe)
 		}
-		m.log.Warn("oauth device login poll failed, trying again", "connection", name, "failures", failures, "error", safeError(err))
+		m.log.Warn("oauth device login poll failed, trying again", "connection", name, "failures", failures, "error", safe)
 	}
 }

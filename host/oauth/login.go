@@ -267,10 +267,16 @@ func (m *Manager) callback(ctx context.Context, name string, r *http.Request) er
 		m.log.Warn("oauth login failed", "connection", name, "error", err)
 		return err
 	}
+	// Whatever the callback's query says is anyone's text: made safe
+	// and quoted before it reaches the Reason, the log or the page.
+	secrets := []string{q.Get("code"), l.verifier}
+	if rc, _, err := m.lookup(name); err == nil {
+		secrets = append(secrets, rc.client.ClientSecret)
+	}
 	if e := q.Get("error"); e != "" {
-		msg := "the provider refused the login: " + e
+		msg := "the provider refused the login: " + providerText(e, secrets...)
 		if d := q.Get("error_description"); d != "" {
-			msg += ": " + d
+			msg += fmt.Sprintf(": %q", providerText(d, secrets...))
 		}
 		return fail(fmt.Errorf("oauth connection %q: %s", name, msg))
 	}
@@ -295,7 +301,7 @@ func (m *Manager) callback(ctx context.Context, name string, r *http.Request) er
 		return rc.client.config(l.redirect, s).Exchange(hctx, q.Get("code"), oauth2.VerifierOption(l.verifier))
 	})
 	if err != nil {
-		return fail(fmt.Errorf("oauth connection %q: exchange authorization code: %w", name, safeError(err)))
+		return fail(fmt.Errorf("oauth connection %q: exchange authorization code: %w", name, safeError(err, rc.client.ClientSecret, q.Get("code"), l.verifier)))
 	}
 	if err := m.connected(ctx, name, cn, t, l.binding); err != nil {
 		return fail(err)

@@ -484,12 +484,18 @@ func (m *Manager) renew(ctx context.Context, rc *registered, cn *conn, old *oaut
 		})
 	}
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" && rc.client.Grant != GrantClientCredentials {
-			return nil, m.needReauth(cn, name, "the provider rejected the refresh token"+describeProvider(re))
+		// Some providers echo the refresh token they refuse.
+		secrets := []string{rc.client.ClientSecret}
+		if old != nil {
+			secrets = append(secrets, old.RefreshToken, old.AccessToken)
 		}
-		m.log.Warn("oauth token refresh failed", "connection", name, "error", safeError(err))
-		return nil, fmt.Errorf("oauth connection %q: refresh token: %w", name, safeError(err))
+		err = safeError(err, secrets...)
+		var pe *ProviderError
+		if errors.As(err, &pe) && pe.Code == "invalid_grant" && rc.client.Grant != GrantClientCredentials {
+			return nil, m.needReauth(cn, name, "the provider rejected the refresh token"+describeProvider(pe))
+		}
+		m.log.Warn("oauth token refresh failed", "connection", name, "error", err)
+		return nil, fmt.Errorf("oauth connection %q: refresh token: %w", name, err)
 	}
 	prev := ""
 	if old != nil {
@@ -661,15 +667,16 @@ func (m *Manager) Status(ctx context.Context, connection string) (State, error) 
 	return s, nil
 }
 
-// safeError rewrites a token endpoint error without the response body,
-// which x/oauth2 includes and which a misbehaving provider could fill with
-// anything, secrets included.
-func safeError(err error) error {
+// safeError rewrites a token or device endpoint error without the
+// response body, which x/oauth2 includes and which a misbehaving provider
+// could fill with anything, and with the error code and description made
+// safe by providerText, secrets (those the request carried) redacted.
+func safeError(err error, secrets ...string) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return err
 	}
-	return &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription, HTTPStatus: httpStatus(re)}
+	return &ProviderError{Code: providerText(re.ErrorCode, secrets...), Description: providerText(re.ErrorDescription, secrets...), HTTPStatus: httpStatus(re)}
 }
 
 func httpStatus(re *oauth2.RetrieveError) int {
@@ -679,16 +686,19 @@ func httpStatus(re *oauth2.RetrieveError) int {
 	return re.Response.StatusCode
 }
 
-// describeProvider formats a provider's error for a reason string.
-func describeProvider(re *oauth2.RetrieveError) string {
-	if re.ErrorDescription == "" {
-		return " (" + re.ErrorCode + ")"
+// describeProvider formats a provider's error, made safe by safeError,
+// for a reason string; the description is quoted as the provider's words.
+func describeProvider(pe *ProviderError) string {
+	if pe.Description == "" {
+		return " (" + pe.Code + ")"
 	}
-	return " (" + re.ErrorCode + ": " + re.ErrorDescription + ")"
+	return fmt.Sprintf(" (%s: %q)", pe.Code, pe.Description)
 }
 
 // ProviderError is an error answer from a provider's token or device
-// endpoint (RFC 6749 §5.2), without the response body.
+// endpoint (RFC 6749 §5.2), without the response body. Code and
+// Description hold only the characters RFC 6749 §5.2 allows, at most 200,
+// with any secret the request carried replaced by [redacted].
 type ProviderError struct {
 	// Code is the RFC 6749 error code, such as invalid_client; empty if
 	// the provider sent none.
@@ -705,7 +715,7 @@ func (e *ProviderError) Error() string {
 	}
 	s := "provider answered " + code
 	if e.Description != "" {
-		s += ": " + e.Description
+		s += fmt.Sprintf(": %q", e.Description)
 	}
 	if e.HTTPStatus != 0 {
 		s += fmt.Sprintf(" (HTTP %d)", e.HTTPStatus)

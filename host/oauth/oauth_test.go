@@ -329,7 +329,7 @@ func TestCallback_RejectsBadLoginsAndStoresNothing(t *testing.T) {
 			e.m.mu.Unlock()
 			return issued.String()
 		},
-		want:   "invalid_grant: code_verifier does not match",
+		want:   `invalid_grant: &#34;code_verifier does not match&#34;`,
 		status: StatusLoginFailed,
 	}, {
 		name: "redirect URI differs from the authorization request's",
@@ -339,7 +339,7 @@ func TestCallback_RejectsBadLoginsAndStoresNothing(t *testing.T) {
 			e.m.mu.Unlock()
 			return issued.String()
 		},
-		want:   "invalid_grant: redirect_uri does not match",
+		want:   `invalid_grant: &#34;redirect_uri does not match&#34;`,
 		status: StatusLoginFailed,
 	}, {
 		name: "provider error",
@@ -347,7 +347,7 @@ func TestCallback_RejectsBadLoginsAndStoresNothing(t *testing.T) {
 			q := url.Values{"state": {issued.Query().Get("state")}, "error": {"access_denied"}, "error_description": {"the user said no"}}
 			return e.callback("github") + "?" + q.Encode()
 		},
-		want:   "the provider refused the login: access_denied: the user said no",
+		want:   `the provider refused the login: access_denied: &#34;the user said no&#34;`,
 		status: StatusLoginFailed,
 	}, {
 		name: "no code",

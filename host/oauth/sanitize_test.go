@@ -1,0 +1,93 @@
+package oauth
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProviderText_KeepsRFC6749CharactersRedactsSecretsAndCaps(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		secrets  []string
+		want     string
+	}{
+		{"plain", "The code has expired", nil, "The code has expired"},
+		{"escapes and quotes", "bad\x1b[2J \"grant\"\\\r\nnow\u202e", nil, "bad[2J grantnow"},
+		{"echoed secret", "Invalid refresh token: rt-123 (client s3cret)", []string{"rt-123", "s3cret", ""}, "Invalid refresh token: [redacted] (client [redacted])"},
+		{"secret split by an escape", "token rt-\x1b1\x0723", []string{"rt-123"}, "token [redacted]"},
+		{"capped", strings.Repeat("a", 300), nil, strings.Repeat("a", maxProviderText-1) + "…"},
+	} {
+		if got := providerText(tc.in, tc.secrets...); got != tc.want {
+			t.Errorf("%s: providerText(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
+
+// A provider that echoes the refused refresh token, with terminal
+// escapes, in error_description: the Reason, the error and the log hold
+// neither.
+func TestToken_EchoedRefreshTokenAndEscapesReachNoReasonOrLog(t *testing.T) {
+	e := newEnv(t)
+	e.as.echoRefresh = true
+	e.register(t, e.codeClient(t, "github", "gh-secret"))
+	e.login(t, "github")
+	refresh := e.stored(t, "github").RefreshToken
+	e.as.revokeAll()
+	e.clock.advance(2 * time.Hour)
+
+	_, err := e.m.Token(context.Background(), "github")
+
+	wantReauth(t, err, "invalid_grant")
+	s := e.status(t, "github")
+	for what, text := range map[string]string{"error": err.Error(), "reason": s.Reason, "log": e.logs.String()} {
+		if strings.Contains(text, refresh) || strings.ContainsAny(text, "\x1b\x07\r") {
+			t.Errorf("%s holds the refresh token or a control character: %q", what, text)
+		}
+	}
+	if !strings.Contains(s.Reason, `"Invalid refresh token: [31m[redacted]]0;owned`) || len(s.Reason) > 400 {
+		t.Errorf("reason = %q, want the description redacted, quoted and capped", s.Reason)
+	}
+}
+
+func TestCallback_ProviderErrorTextIsMadeSafe(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, e.codeClient(t, "github", ""))
+	issued := e.authorize(t, "github")
+	q := url.Values{"state": {issued.Query().Get("state")}, "error": {"access_denied\x1b[0m"}, "error_description": {"no\x1b]0;x\x07 " + strings.Repeat("y", 400)}}
+
+	get(t, e.hub.Client(), e.callback("github")+"?"+q.Encode())
+
+	s := e.status(t, "github")
+	if s.Status != StatusLoginFailed || strings.ContainsAny(s.Reason, "\x1b\x07") || strings.Count(s.Reason, "y") > maxProviderText {
+		t.Errorf("status = %+v, want login_failed without control characters, the description capped", s)
+	}
+	if strings.ContainsAny(e.logs.String(), "\x1b\x07") {
+		t.Errorf("log holds control characters:\n%q", e.logs.String())
+	}
+}
+
+// The device flow's URL and code are shown to a person: a provider's
+// answer that is not an http(s) URL and a printable code ends the flow.
+func TestDevice_UnusableVerificationURIOrUserCodeIsNotShown(t *testing.T) {
+	for _, tc := range []struct{ uri, code, want string }{
+		{"javascript:alert(1)", "", "not an http or https URL"},
+		{"https://example.com/\x1b[2J", "", "not an http or https URL"},
+		{"", "AB\x1b[2JCD", "user_code"},
+	} {
+		d := newDeviceEnv(t)
+		d.as.verificationURI, d.as.userCode = tc.uri, tc.code
+		shown := false
+
+		err := d.m.Device(context.Background(), "tv", func(string, string) { shown = true })
+
+		if err == nil || !strings.Contains(err.Error(), tc.want) || shown {
+			t.Errorf("Device with %q, %q = %v (shown %v), want %q and nothing shown", tc.uri, tc.code, err, shown, tc.want)
+		}
+		if err != nil && strings.ContainsAny(err.Error(), "\x1b") {
+			t.Errorf("error holds an escape: %q", err)
+		}
+	}
+}
