@@ -183,3 +183,31 @@ func TestRegister_ClientChangeEndsPendingLogin(t *testing.T) {
 		t.Errorf("status = %+v, want login_failed because the client changed", s)
 	}
 }
+
+// A record without a binding is taken as issued to the client the
+// connection had when it was first registered: hub apply changing
+// token_url before the token is first read does not send the old refresh
+// token to the new endpoint.
+func TestToken_RecordWithoutBindingBelongsToTheClientFirstRegistered(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	old := &oauth2.Token{AccessToken: "legacy-at", RefreshToken: "legacy-rt", Expiry: e.clock.now().Add(-time.Hour)}
+	if err := e.store.MemoryStore.Save(ctx, "github", old); err != nil {
+		t.Fatal(err)
+	}
+	c := e.codeClient(t, "github", "")
+	e.register(t, c)
+	moved := newAuthServer(t)
+	c.TokenURL = moved.srv.URL + "/token"
+	e.register(t, c)
+
+	_, err := e.m.Token(ctx, "github")
+
+	wantReauth(t, err, "token_url changed")
+	if n := moved.count("refresh_token"); n != 0 {
+		t.Errorf("the new token endpoint got %d refresh requests, want none", n)
+	}
+	if s := e.status(t, "github"); s.Status != StatusNeedsReauth {
+		t.Errorf("status = %s, want needs_reauth", s.Status)
+	}
+}

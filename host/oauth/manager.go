@@ -97,6 +97,12 @@ type conn struct {
 	// bound is the client the stored token was issued to, as far as this
 	// process knows; zero if it has seen no token yet.
 	bound Binding
+	// registeredAs is the client the connection had when it was first
+	// registered: the one a stored token without a binding was most
+	// likely issued by. It is fixed then, so that a later Register
+	// (hub apply changing token_url) does not change whom such a token
+	// is taken to belong to before it is first read.
+	registeredAs Binding
 }
 
 // New returns a Manager with no connections registered.
@@ -228,9 +234,9 @@ func (m *Manager) install(next map[string]*registered) error {
 			delete(m.conns, name)
 		}
 	}
-	for name := range next {
+	for name, rc := range next {
 		if _, ok := m.conns[name]; !ok {
-			m.conns[name] = &conn{sem: make(chan struct{}, 1)}
+			m.conns[name] = &conn{sem: make(chan struct{}, 1), registeredAs: rc.client.binding()}
 		}
 	}
 	for state, l := range m.logins {
@@ -385,8 +391,10 @@ func stale(rc *registered, b Binding) string {
 // load reads the connection's token and the client it was issued to. A
 // token whose record has no binding (a plain TokenStore, or a record
 // saved before hub kept them) is bound to what this process knows of it,
-// and failing that to the current client: the best guess for a token
-// hub kept before, and from then on a change of client is noticed.
+// and failing that to the client the connection had when it was first
+// registered, not the current one: the best guess for a token hub kept
+// before, and a client changed by hub apply before the token was first
+// read is noticed like any later change.
 func (m *Manager) load(ctx context.Context, rc *registered, cn *conn) (*oauth2.Token, Binding, error) {
 	name := rc.client.Name
 	var (
@@ -411,7 +419,7 @@ func (m *Manager) load(ctx context.Context, rc *registered, cn *conn) (*oauth2.T
 		b = cn.bound
 	}
 	if b == (Binding{}) {
-		b = rc.client.binding()
+		b = cn.registeredAs
 	}
 	cn.bound = b
 	return t, b, nil

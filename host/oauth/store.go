@@ -33,7 +33,8 @@ type Binding struct {
 // with the token in one durable write. A Manager whose store is a
 // BoundStore knows which client issued a token across restarts; with a
 // plain TokenStore it knows only for tokens this process obtained, and
-// takes older ones as the current client's.
+// takes older ones as issued to the client the connection had when this
+// process first registered it.
 type BoundStore interface {
 	TokenStore
 	// LoadBound returns the connection's token and the client it was
