@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/hubhq/hub/host/runs"
 )
@@ -1236,9 +1237,24 @@ func dash(s string) string {
 	return s
 }
 
-// oneLineText keeps a message on one table row.
+// oneLineText keeps a message on one table row, without control
+// characters.
 func oneLineText(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.Fields(terminalText(s)), " ")
+}
+
+// terminalText is text the host relays from elsewhere (a connection's
+// Reason or LastError, which may carry a provider's words) made safe to
+// print: control characters, terminal escapes' ESC among them, and
+// bidirectional overrides become spaces, so the text cannot move the
+// cursor, retitle the terminal or read backwards.
+func terminalText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // truncate shortens s to at most n runes, marking the cut with "...".

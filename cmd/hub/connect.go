@@ -40,9 +40,11 @@ func runConnect(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "Connection %s is connected (%s).\n", name, start.Grant)
 		return nil
 	case start.AuthURL != "":
-		fmt.Fprintf(e.stdout, "Open this page to authorize %s:\n\n    %s\n\n", name, start.AuthURL)
+		fmt.Fprintf(e.stdout, "Open this page to authorize %s:\n\n    %s\n\n", name, terminalText(start.AuthURL))
 	case start.UserCode != "":
-		fmt.Fprintf(e.stdout, "On any device, open %s and enter the code:\n\n    %s\n\n", start.VerificationURI, start.UserCode)
+		// The provider chose both; the host checks them, and an older
+		// host may not.
+		fmt.Fprintf(e.stdout, "On any device, open %s and enter the code:\n\n    %s\n\n", terminalText(start.VerificationURI), terminalText(start.UserCode))
 	}
 	if wait <= 0 {
 		return nil
@@ -63,6 +65,7 @@ func awaitConnect(e *env, c *adminClient, name string, wait time.Duration) error
 	deadline := time.Now().Add(wait)
 	pause := 250 * time.Millisecond // short at first, for a login that is quick to approve
 	seenPending := false
+	unknown := "" // why the host cannot tell whether there is a token
 	for {
 		var list server.ConnectionList
 		if _, err := c.call(http.MethodGet, "/v1/connections", nil, nil, &list); err != nil {
@@ -72,19 +75,28 @@ func awaitConnect(e *env, c *adminClient, name string, wait time.Duration) error
 		if i < 0 {
 			return errReported{fmt.Sprintf("connection %s is no longer applied on the host; check hub apply", name)}
 		}
-		switch rc := list.Connections[i]; rc.State {
-		case "ok":
+		rc := list.Connections[i]
+		switch {
+		case rc.State == "failing" && rc.LastError == "" && rc.Reason != "":
+			// Not a failed call: the host cannot read the stored token
+			// (or has no client for the connection). That is no token
+			// to report; the login may still store one.
+			unknown = reasonOf(rc)
+			if seenPending {
+				return errReported{fmt.Sprintf("the authorization of %s ended without a token the host can read: %s; run hub connect %s again", name, unknown, name)}
+			}
+		case rc.State == "ok":
 			fmt.Fprintf(e.stdout, "Connection %s is connected.\n", name)
 			return nil
-		case "failing":
+		case rc.State == "failing":
 			// The host has the token ("failing" is made of "ok"); it is
 			// the connector's last call that failed, perhaps for want of
 			// this very login.
-			fmt.Fprintf(e.stdout, "Connection %s is connected, but its last call failed (%s); check it with hub connections test %s.\n", name, rc.LastError, name)
+			fmt.Fprintf(e.stdout, "Connection %s is connected, but its last call failed (%s); check it with hub connections test %s.\n", name, oneLineText(rc.LastError), name)
 			return nil
-		case "login_pending":
+		case rc.State == "login_pending":
 			seenPending = true
-		case "login_failed":
+		case rc.State == "login_failed":
 			return errReported{fmt.Sprintf("the authorization of %s failed: %s; run hub connect %s again", name, reasonOf(rc), name)}
 		default:
 			if seenPending {
@@ -92,6 +104,9 @@ func awaitConnect(e *env, c *adminClient, name string, wait time.Duration) error
 			}
 		}
 		if !time.Now().Add(pause).Before(deadline) {
+			if unknown != "" {
+				return errReported{fmt.Sprintf("connection %s was not authorized within %s (the host said: %s); run hub connect %s again", name, wait, unknown, name)}
+			}
 			return errReported{fmt.Sprintf("connection %s was not authorized within %s; run hub connect %s again", name, wait, name)}
 		}
 		time.Sleep(pause)
@@ -100,10 +115,11 @@ func awaitConnect(e *env, c *adminClient, name string, wait time.Duration) error
 }
 
 // reasonOf is why a connection's login did not end connected, as the
-// host says; a host too old to say points at its log.
+// host says, on one line and without control characters; a host too old
+// to say points at its log.
 func reasonOf(rc runs.Connection) string {
 	if rc.Reason != "" {
-		return rc.Reason
+		return oneLineText(rc.Reason)
 	}
 	return "the host's log says why (hub logs)"
 }

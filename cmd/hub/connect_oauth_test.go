@@ -12,34 +12,42 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/server"
 )
 
 // connectHost fakes the two admin routes hub connect uses: the connect
-// request, and the connection list, whose state for "app" follows states
-// one poll at a time (the last repeats).
+// request, answered with start, and the connection list, whose state for
+// "app" follows states one poll at a time (the last repeats), with reason
+// and lastError.
 type connectHost struct {
-	mu     sync.Mutex
-	states []string
-	polls  int
+	mu                sync.Mutex
+	states            []string
+	polls             int
+	start             runs.ConnectStart
+	reason, lastError string
 }
 
 func newConnectHost(t *testing.T, states ...string) (*connectHost, string) {
 	t.Helper()
-	h := &connectHost{states: states}
+	h := &connectHost{states: states, lastError: "401 from the API",
+		start: runs.ConnectStart{Connection: "app", Grant: "authorization_code", AuthURL: "https://provider.example/authorize?state=s"}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/connections/app/connect", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(runs.ConnectStart{Connection: "app", Grant: "authorization_code", AuthURL: "https://provider.example/authorize?state=s"})
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		json.NewEncoder(w).Encode(h.start)
 	})
 	mux.HandleFunc("GET /v1/connections", func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		state := h.states[min(h.polls, len(h.states)-1)]
 		h.polls++
+		reason, lastError := h.reason, h.lastError
 		h.mu.Unlock()
 		json.NewEncoder(w).Encode(server.ConnectionList{Connections: []runs.Connection{
-			{Name: "app", AuthType: "oauth2", State: state, LastError: "401 from the API"},
+			{Name: "app", AuthType: "oauth2", State: state, Reason: reason, LastError: lastError},
 		}})
 	})
 	srv := httptest.NewServer(mux)
@@ -93,6 +101,43 @@ func TestConnect_ReconnectWaitsForTheNewLogin(t *testing.T) {
 				t.Errorf("polls = %d, want %d (the wait ends at the first state that decides it)", n, tt.polls)
 			}
 		})
+	}
+}
+
+// A host that cannot read the stored token says failing with a Reason
+// and no LastError: hub connect does not take that for a token, follows
+// the login, and reports the reason if the login ends without one.
+func TestConnect_FailingWithAReasonIsNotConnected(t *testing.T) {
+	host, addr := newConnectHost(t, "failing", "login_pending", "failing")
+	host.reason, host.lastError = "cannot read the stored token (bad record); hub connect app stores a new one", ""
+
+	code, stdout, stderr := runConnectIn(t, addr)
+
+	if code != 1 || strings.Contains(stdout, "is connected") || !strings.Contains(stderr, "ended without a token the host can read: cannot read the stored token") {
+		t.Errorf("hub connect = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if n := host.pollCount(); n != 3 {
+		t.Errorf("polls = %d, want 3 (on past the first failing, to the failing after pending)", n)
+	}
+}
+
+// Text the host relays from a provider reaches the terminal without
+// control characters: no escape sequence runs.
+func TestConnect_PrintsNoControlCharacters(t *testing.T) {
+	host, addr := newConnectHost(t, "login_pending", "login_failed")
+	host.start = runs.ConnectStart{Connection: "app", Grant: "device_code", VerificationURI: "https://provider.example/device\x1b]0;owned\x07", UserCode: "AB\x1b[2JCD"}
+	host.reason = "the provider refused the login: access_denied: \"no\x1b[31m red\u202e\""
+
+	code, stdout, stderr := runConnectIn(t, addr)
+
+	if code != 1 || !strings.Contains(stderr, "the authorization of app failed") {
+		t.Fatalf("hub connect = %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if strings.ContainsAny(stdout+stderr, "\x1b\x07\u202e") {
+		t.Errorf("output holds control characters:\n%q\n%q", stdout, stderr)
+	}
+	if !strings.Contains(stdout, "AB [2JCD") || !strings.Contains(stderr, "[31m red") {
+		t.Errorf("output lost the printable text:\n%q\n%q", stdout, stderr)
 	}
 }
 
@@ -194,5 +239,15 @@ func TestServe_ReconnectWaitsForTheNewLogin(t *testing.T) {
 	list = mustHub(t, plugins, "connections", "list", "-dir", dir)
 	if !strings.Contains(grepLines(list.stdout, "app "), " ok ") {
 		t.Errorf("app after the new login:\n%s", list.stdout)
+	}
+}
+
+// The status tables (hub status, hub connections list) print a
+// connection's last error through lastError: no control character
+// reaches the terminal there either.
+func TestLastError_PrintsNoControlCharacters(t *testing.T) {
+	got := lastError("invalid_grant: \x1b[31mrt\x1b]0;x\x07\r\nnext\u202eline", nil, time.Now())
+	if strings.ContainsAny(got, "\x1b\x07\r\n\u202e") || !strings.Contains(got, "[31mrt ]0;x next line") {
+		t.Errorf("lastError = %q, want the text on one line without control characters", got)
 	}
 }
