@@ -23,6 +23,16 @@
 // tell its success from an older token's. Device polling rides out network
 // errors and server errors (RFC 8628 §3.5), a bounded number in a row.
 //
+// A confidential client authenticates at the token and device
+// authorization endpoints as its TokenEndpointAuthMethod says
+// (client_secret_basic or client_secret_post), or, when that is empty,
+// with HTTP Basic first and the request body only if the server refuses
+// the client's authentication (invalid_client, invalid_request, HTTP
+// 401). Any other answer, authorization_pending and invalid_grant
+// included, shows the client was authenticated: the request is not
+// repeated, and the style is remembered for the client_id and token_url,
+// so each later request, each device poll included, is sent once.
+//
 // Token returns a token that is valid for at least RefreshSkew, refreshing
 // it first when needed. Refreshes are single-flight per connection, and a
 // rotated refresh token is saved to the store before the new access token
@@ -40,4 +50,9 @@
 //
 // The package never writes a token, code, verifier or client secret to a
 // log line or an error string; it logs connection names and expiry times.
+// What a provider says (error and error_description from its endpoints
+// or the callback) keeps only the characters RFC 6749 §5.2 allows, at
+// most 200, with any secret the request carried replaced by [redacted],
+// before it reaches an error, a Reason or the log: some providers echo
+// the refresh token or code they refuse.
 package oauth
