@@ -555,7 +555,8 @@ type OAuthConn struct {
 	Connector registry.Installed
 	// Attrs are the auth block's string attributes: client_id,
 	// client_secret, grant, authorization_url, token_url,
-	// device_authorization_url, redirect_uri.
+	// device_authorization_url, redirect_uri,
+	// token_endpoint_auth_method.
 	Attrs            map[string]string
 	Scopes           []string
 	AllowedRedirects []string
