@@ -26,8 +26,8 @@
 // writer stores the ones before: the batches that arrive while one commit
 // is being synced are stored together, in order, in the next, so a busy
 // stream costs one fsync per commit rather than per batch, and the commit
-// size follows the rate. At most Options.MaxPending events wait for the
-// next commit (so a stream holds about twice that with the commit being
+// size follows the rate. At most Options.MaxPending events, and
+// Options.MaxPendingBytes of their payloads, wait for the next commit (so a stream holds about twice that with the commit being
 // written); what it holds when the stream ends is stored before the
 // stream is opened again, except after a failed store, or when the
 // trigger is stopped while the queue is deep (it is asked for again from

@@ -33,6 +33,8 @@ const (
 	DefaultMaxBackoff = time.Minute
 	DefaultJitter     = 0.2
 	DefaultMaxPending = 4096
+	// DefaultMaxPendingBytes is Options.MaxPendingBytes when it is 0.
+	DefaultMaxPendingBytes = 16 << 20
 )
 
 // BackpressureCheck is how often a stream's writer held back by
@@ -191,6 +193,9 @@ type Options struct {
 	// most about twice this many events, which bounds hub's memory per
 	// stream.
 	MaxPending int
+	// MaxPendingBytes bounds the same by the events' payload bytes
+	// (default DefaultMaxPendingBytes), for streams of large events.
+	MaxPendingBytes int
 }
 
 // Result is what one stream is doing, reported to Options.Health.
@@ -271,6 +276,9 @@ func New(opts Options) *Streamer {
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = DefaultMaxPending
+	}
+	if opts.MaxPendingBytes <= 0 {
+		opts.MaxPendingBytes = DefaultMaxPendingBytes
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -647,8 +655,8 @@ func kindOf(err error) fault.Kind {
 // Keepalive sequentially; the writer runs beside it, so batches that
 // arrive while one commit is being synced are stored together in the next
 // (one fsync for all of them instead of one each). At most
-// Options.MaxPending events wait for the next commit: a Batch that would
-// exceed it waits, and so the connector and the third party slow down.
+// Options.MaxPending events (and Options.MaxPendingBytes of payload) wait
+// for the next commit: a Batch that would exceed either waits, and so the connector and the third party slow down.
 //
 // Its lock also orders those calls before finish, after which the runner
 // owns its state again; while the stream is open the runner's fields are
@@ -659,12 +667,14 @@ type sink struct {
 	cancel func(cause error) // ends the stream when storing fails
 	watch  *watchdog
 	max    int           // Options.MaxPending
+	maxB   int           // Options.MaxPendingBytes
 	done   chan struct{} // closed when the writer has returned
 
 	mu        sync.Mutex
 	over      bool // the stream has ended: the writer stores what is pending and returns
 	pending   []wire.StreamBatch
 	events    int           // in pending, by weight
+	bytes     int           // payload bytes in pending
 	busy      bool          // the writer is storing
 	changed   chan struct{} // closed, and replaced, when any field above changes
 	delivered bool          // a batch was stored
@@ -672,7 +682,7 @@ type sink struct {
 }
 
 func newSink(r *runner, ctx context.Context, cancel func(error), watch *watchdog) *sink {
-	s := &sink{r: r, ctx: ctx, cancel: cancel, watch: watch, max: r.s.opts.MaxPending,
+	s := &sink{r: r, ctx: ctx, cancel: cancel, watch: watch, max: r.s.opts.MaxPending, maxB: r.s.opts.MaxPendingBytes,
 		done: make(chan struct{}), changed: make(chan struct{})}
 	go s.write()
 	return s
@@ -721,7 +731,8 @@ func (s *sink) Keepalive(time.Time) error {
 }
 
 // Batch queues b to be stored with the position after it. It waits while
-// Options.MaxPending events wait for the next commit (the writer waits
+// Options.MaxPending events or Options.MaxPendingBytes of payload wait
+// for the next commit (the writer waits
 // while Options.Backpressure reports a deep queue); the heartbeat does
 // not run while anything received is unstored: the silence is hub's own.
 // A batch without events only moves the position: while others wait, it
@@ -744,7 +755,7 @@ func (s *sink) Batch(b wire.StreamBatch) error {
 		case s.err != nil:
 			return s.err
 		}
-		if s.events == 0 || s.events+weight(b) <= s.max {
+		if s.events == 0 || (s.events+weight(b) <= s.max && s.bytes+size(b) <= s.maxB) {
 			break
 		}
 		ch := s.changed
@@ -762,8 +773,19 @@ func (s *sink) Batch(b wire.StreamBatch) error {
 	s.connect()
 	s.pending = append(s.pending, b)
 	s.events += weight(b)
+	s.bytes += size(b)
 	s.notify()
 	return nil
+}
+
+// size is what b counts against Options.MaxPendingBytes: its events'
+// payloads.
+func size(b wire.StreamBatch) int {
+	n := 0
+	for _, e := range b.Events {
+		n += len(e.Payload)
+	}
+	return n
 }
 
 // weight is what b counts against Options.MaxPending: its events, and at
@@ -798,7 +820,7 @@ func (s *sink) write() {
 		}
 		s.mu.Lock()
 		batches := s.pending
-		s.pending, s.events, s.busy = nil, 0, true
+		s.pending, s.events, s.bytes, s.busy = nil, 0, 0, true
 		s.notify()
 		s.mu.Unlock()
 
@@ -825,7 +847,7 @@ func (s *sink) write() {
 func (s *sink) fail(err error) {
 	s.mu.Lock()
 	s.err = err
-	s.pending, s.events = nil, 0
+	s.pending, s.events, s.bytes = nil, 0, 0
 	s.notify()
 	s.mu.Unlock()
 	s.cancel(err)

@@ -821,3 +821,52 @@ func TestStreamer_PositionOnlyBatchesDoNotGrowTheQueue(t *testing.T) {
 		t.Errorf("stored position = %s, want the last one given, %s", got, want)
 	}
 }
+
+func TestStreamer_LargeEventsAreBoundedByBytesToo(t *testing.T) {
+	d := openDisk(t, t.TempDir())
+	big := func(n int) wire.Event {
+		return wire.Event{ID: fmt.Sprintf("r%d", n), Type: "order", Payload: json.RawMessage(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, n, strings.Repeat("x", 600)))}
+	}
+	first, second := make(chan error, 1), make(chan error, 1)
+	u := newUpstream(func(ctx context.Context, req wire.StreamRequest, sink wire.StreamSink) error {
+		first <- sink.Batch(wire.StreamBatch{Events: []wire.Event{big(1)}, Position: []byte("1")})
+		second <- sink.Batch(wire.StreamBatch{Events: []wire.Event{big(2)}, Position: []byte("2")})
+		return hang(ctx, req, sink)
+	})
+	clk, h := newClock(), newHealth()
+	opts := options(d, clk.After, h)
+	opts.MaxPendingBytes = 1000 // one event fits, two do not; MaxPending (events) is far off
+	var deep atomic.Bool
+	deep.Store(true)
+	opts.Backpressure = deep.Load
+	s := New(opts)
+	defer s.Close()
+	set(t, s, trigger(u, "orders"))
+
+	h.next(t) // connected
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	w := clk.next(t)
+	select {
+	case err := <-second:
+		t.Fatalf("the sink took a second large event (%v) beyond MaxPendingBytes while the queue was deep", err)
+	default:
+	}
+	deep.Store(false)
+	w.end()
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(patience):
+		t.Fatal("the sink did not take the second event once the first was stored")
+	}
+	for events := 0; events < 2; {
+		events += h.next(t).Events
+	}
+	if got := d.position("orders"); got != "2" {
+		t.Errorf("stored position = %s, want 2", got)
+	}
+}
