@@ -236,9 +236,13 @@ type Emitter struct {
 }
 
 // Batch sends events and the position to resume after them. The host
-// persists the batch before it asks for more, so a position is only
-// remembered once its events are safe. An error means the host is gone or
-// the stream is ending; return it.
+// stores batches in the order sent, each batch's events with its
+// position in one commit, so a position is only remembered once its
+// events are safe. Batch returns once the host has taken the batch (it may
+// still be storing it) and blocks while the host is behind. A batch too
+// large for one message to the host is sent in parts, the position with
+// the last. An error means the host is gone or the stream is ending;
+// return it.
 func (e *Emitter) Batch(events []Event, position []byte) error {
 	if err := checkEvents(e.trigger, events); err != nil {
 		return err
@@ -246,10 +250,54 @@ func (e *Emitter) Batch(events []Event, position []byte) error {
 	if e.onBatch != nil {
 		e.onBatch(events)
 	}
+	for batchBytes(events) > maxBatchBytes {
+		n, err := fitting(e.trigger, events)
+		if err != nil {
+			return err
+		}
+		if err := e.sink.Batch(wire.StreamBatch{Events: events[:n]}); err != nil {
+			return fmt.Errorf("send batch: %w", err)
+		}
+		events = events[n:]
+	}
 	if err := e.sink.Batch(wire.StreamBatch{Events: events, Position: position}); err != nil {
 		return fmt.Errorf("send batch: %w", err)
 	}
 	return nil
+}
+
+// maxBatchBytes is the most a batch sent to the host in one message
+// carries: half the wire's message limit, leaving room for the framing.
+const maxBatchBytes = wire.MaxMessageBytes / 2
+
+// eventOverhead is an event's size on the wire beyond its id, type and
+// payload, rounded up: field tags, lengths, the timestamp.
+const eventOverhead = 64
+
+func eventBytes(ev Event) int { return len(ev.ID) + len(ev.Type) + len(ev.Payload) + eventOverhead }
+
+func batchBytes(events []Event) int {
+	n := 0
+	for _, ev := range events {
+		n += eventBytes(ev)
+	}
+	return n
+}
+
+// fitting returns how many of events, from the first, fit in one
+// message to the host: at least one, unless that one alone is too large.
+func fitting(trigger string, events []Event) (int, error) {
+	size := 0
+	for i, ev := range events {
+		size += eventBytes(ev)
+		if size > maxBatchBytes {
+			if i == 0 {
+				return 0, Permanent("trigger %s: event %s is %d bytes, more than a stream event may carry (%d)", trigger, ev.ID, eventBytes(ev), maxBatchBytes)
+			}
+			return i, nil
+		}
+	}
+	return len(events), nil
 }
 
 // Keepalive tells the host the third party's connection is alive while no
