@@ -51,6 +51,14 @@ type authServer struct {
 	// repeat the refresh token, wrapped in terminal escapes, as some
 	// providers do (without the escapes).
 	echoRefresh bool
+	// exchangeError makes an authorization code request from an
+	// authenticated client spend the code and answer this error code,
+	// "code_verifier does not match", as a server that says
+	// invalid_request for a bad verifier does.
+	exchangeError string
+	// refreshError makes a refresh request from an authenticated client
+	// answer this error code, the refresh token still valid.
+	refreshError string
 	// verificationURI and userCode replace the device authorization
 	// answer's when set.
 	verificationURI, userCode string
@@ -108,6 +116,13 @@ func (as *authServer) addClient(id, secret string, redirects ...string) {
 	if secret != "" {
 		as.issued = append(as.issued, secret)
 	}
+}
+
+// configure changes the server's behaviour while it runs.
+func (as *authServer) configure(f func(as *authServer)) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	f(as)
 }
 
 func (as *authServer) count(grant string) int {
@@ -259,6 +274,10 @@ func (as *authServer) token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		code.used = true
+		if as.exchangeError != "" {
+			tokenError(w, http.StatusBadRequest, as.exchangeError, "code_verifier does not match")
+			return
+		}
 		if r.PostForm.Get("redirect_uri") != code.redirect {
 			tokenError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri does not match")
 			return
@@ -284,6 +303,10 @@ func (as *authServer) token(w http.ResponseWriter, r *http.Request) {
 				desc = "Invalid refresh token: \x1b[31m" + r.PostForm.Get("refresh_token") + "\x1b]0;owned\x07\r\n" + strings.Repeat("x", 500)
 			}
 			tokenError(w, http.StatusBadRequest, "invalid_grant", desc)
+			return
+		}
+		if as.refreshError != "" {
+			tokenError(w, http.StatusBadRequest, as.refreshError, "scope parameter not allowed")
 			return
 		}
 		old.active = false // rotation: the old one is spent

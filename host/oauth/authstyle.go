@@ -62,12 +62,22 @@ func (m *Manager) detected(c *Client, style oauth2.AuthStyle) {
 // authenticated sends a request to the client's token endpoint with the
 // client's authentication style. While the style is not known it sends
 // HTTP Basic, which RFC 6749 §2.3.1 makes every server support, and only
-// if the server refuses the client's authentication the body; the style
-// the server answered properly is remembered, so later requests are sent
-// once. An error answer other than a refused authentication
+// if the server refuses it the body. An error answer other than a refusal
 // (authorization_pending, invalid_grant, …) shows the client was
 // authenticated: the request is not repeated, and the refresh token or
 // code it carried is not sent again.
+//
+// A refusal is invalid_client or HTTP 401 (RFC 6749 §5.2), and, while the
+// style is not known, invalid_request: a server that reads no HTTP Basic
+// header (Google) answers it for want of a client_id. But invalid_request
+// also answers a bad request from an authenticated client (a
+// code_verifier or redirect_uri that does not match), whose code or
+// refresh token the server may already have spent: a rotating server
+// that detects reuse (RFC 9700 §4.14.2) revokes the grant on the second
+// try. So invalid_request is never retried once the style is settled,
+// nor does it unsettle it; and the body is remembered only if it was
+// accepted (a token, authorization_pending or slow_down), not from an
+// error answer that may be about the code the first try spent.
 func authenticated[T any](m *Manager, c *Client, send func(oauth2.AuthStyle) (T, error)) (T, error) {
 	style, settled := m.authStyle(c)
 	v, err := send(style)
@@ -79,45 +89,86 @@ func authenticated[T any](m *Manager, c *Client, send func(oauth2.AuthStyle) (T,
 			m.detected(c, oauth2.AuthStyleAutoDetect)
 		}
 		return v, err
-	case answered(err):
-		m.detected(c, style)
-		return v, err
-	case !authRefused(err):
+	case !tryBody(style, settled, err):
+		if answered(err) {
+			m.detected(c, style)
+		}
 		return v, err
 	}
-	v, err = send(oauth2.AuthStyleInParams)
-	if answered(err) {
+	v2, err2 := send(oauth2.AuthStyleInParams)
+	if accepted(err2) {
 		m.detected(c, oauth2.AuthStyleInParams)
+		return v2, err2
 	}
-	return v, err
+	return v2, &retriedError{basic: err, body: err2}
 }
 
+// tryBody reports whether a request sent with style, whose answer was
+// err, is to be sent again with the secret in the body: only while the
+// style is not settled, after HTTP Basic was refused (see authenticated).
+func tryBody(style oauth2.AuthStyle, settled bool, err error) bool {
+	if settled || style != oauth2.AuthStyleInHeader {
+		return false
+	}
+	return authRefused(err) || errorCode(err) == "invalid_request"
+}
+
+// retriedError is the failure of a request sent with HTTP Basic and then
+// with the secret in the body: either answer may be the one that says
+// what is wrong. Unwrap puts the body's answer first, as the later one
+// says the state of the grant (a code or refresh token the first try
+// spent is invalid_grant now).
+type retriedError struct {
+	basic, body error
+}
+
+func (e *retriedError) Error() string {
+	return fmt.Sprintf("with HTTP Basic: %v; with the secret in the body: %v", e.basic, e.body)
+}
+
+func (e *retriedError) Unwrap() []error { return []error{e.body, e.basic} }
+
 // authRefused reports whether err is a server's refusal of the client's
-// authentication: invalid_client or HTTP 401 (RFC 6749 §5.2), or
-// invalid_request, which is what a server that reads no HTTP Basic header
-// answers for want of a client_id.
+// authentication: invalid_client or HTTP 401 (RFC 6749 §5.2).
 func authRefused(err error) bool {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return false
 	}
-	return re.ErrorCode == "invalid_client" || re.ErrorCode == "invalid_request" || httpStatus(re) == http.StatusUnauthorized
+	return re.ErrorCode == "invalid_client" || httpStatus(re) == http.StatusUnauthorized
+}
+
+// errorCode returns the RFC 6749 error code of an error answer, or "".
+func errorCode(err error) string {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return ""
+	}
+	return re.ErrorCode
 }
 
 // answered reports whether err is nil or an OAuth answer that shows the
-// server authenticated the client: an error code other than a refused
-// authentication, below HTTP 500. A network error or a server error
+// server authenticated the client: an error code other than a refusal or
+// invalid_request, below HTTP 500. A network error or a server error
 // shows nothing.
 func answered(err error) bool {
 	if err == nil {
 		return true
 	}
 	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) || authRefused(err) {
+	if !errors.As(err, &re) || authRefused(err) || re.ErrorCode == "invalid_request" {
 		return false
 	}
 	s := httpStatus(re)
 	return re.ErrorCode != "" && s < http.StatusInternalServerError && s != http.StatusTooManyRequests
+}
+
+// accepted reports whether err is nil or an answer that grants nothing
+// yet but accepted the request: authorization_pending or slow_down
+// (RFC 8628 §3.5).
+func accepted(err error) bool {
+	code := errorCode(err)
+	return err == nil || code == "authorization_pending" || code == "slow_down"
 }
 
 // deviceAuthorize sends the device authorization request (RFC 8628 §3.1).
@@ -131,10 +182,14 @@ func answered(err error) bool {
 func (m *Manager) deviceAuthorize(ctx context.Context, c *Client) (*oauth2.DeviceAuthResponse, error) {
 	style, settled := m.authStyle(c)
 	da, err := m.deviceRequest(ctx, c, style)
-	if !settled && authRefused(err) {
-		da, err = m.deviceRequest(ctx, c, oauth2.AuthStyleInParams)
+	if !tryBody(style, settled, err) {
+		return da, err
 	}
-	return da, err
+	da, err2 := m.deviceRequest(ctx, c, oauth2.AuthStyleInParams)
+	if err2 != nil {
+		return nil, &retriedError{basic: err, body: err2}
+	}
+	return da, nil
 }
 
 // deviceRequest sends one device authorization request with style.

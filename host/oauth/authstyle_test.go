@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,97 @@ func TestDevice_ConfidentialClientAuthenticatesAtTheDeviceEndpoint(t *testing.T)
 		}
 		if n := d.as.deviceAuthCount(); n != 1 {
 			t.Errorf("device authorizations granted = %d, want 1", n)
+		}
+	}
+}
+
+// failedLogin runs a login whose exchange is expected to fail and returns
+// the error WaitLogin reports.
+func (e *env) failedLogin(t *testing.T, name string) error {
+	t.Helper()
+	get(t, http.DefaultClient, e.authorize(t, name).String())
+	err := e.m.WaitLogin(context.Background(), name)
+	if err == nil {
+		t.Fatal("WaitLogin = nil, want the exchange's error")
+	}
+	return err
+}
+
+// invalid_request from a server that took HTTP Basic is about the
+// request, not the client: once Basic is known to work the code is not
+// sent again in the body (where it is already spent and the answer would
+// be invalid_grant), and Basic stays the client's style.
+func TestLogin_InvalidRequestWithASettledStyleIsNotRetried(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, e.codeClient(t, "shop", "shop-secret"))
+	e.login(t, "shop") // settles HTTP Basic
+	e.as.configure(func(as *authServer) { as.exchangeError = "invalid_request" })
+
+	for i := range 2 {
+		before := e.as.count("authorization_code")
+		err := e.failedLogin(t, "shop")
+		if n := e.as.count("authorization_code") - before; n != 1 {
+			t.Errorf("login %d: exchanges = %d, want 1", i, n)
+		}
+		if !strings.Contains(err.Error(), "invalid_request") || !strings.Contains(err.Error(), "code_verifier does not match") {
+			t.Errorf("login %d: error = %v, want the provider's invalid_request about the code_verifier", i, err)
+		}
+	}
+	for i, s := range e.as.styles() {
+		if s != "basic" {
+			t.Errorf("token request %d authenticated by %s, want basic", i, s)
+		}
+	}
+}
+
+// While the style is unknown, invalid_request to HTTP Basic may mean the
+// server read no client_id, so the body is tried; when that fails too the
+// error names both answers, the first of which says what is wrong, and
+// the body is not remembered from an answer about a spent code.
+func TestLogin_InvalidRequestWithAnUnsettledStyleReportsBothAnswers(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, e.codeClient(t, "shop", "shop-secret"))
+	e.as.configure(func(as *authServer) { as.exchangeError = "invalid_request" })
+
+	err := e.failedLogin(t, "shop")
+
+	for _, want := range []string{"with HTTP Basic: provider answered invalid_request", "code_verifier does not match", "with the secret in the body: provider answered invalid_grant"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %v, want it to contain %q", err, want)
+		}
+	}
+	e.as.configure(func(as *authServer) { as.exchangeError = "" })
+	e.login(t, "shop")
+	want := []string{"basic", "body", "basic"}
+	if got := e.as.styles(); !slicesEqual(got, want) {
+		t.Errorf("token requests authenticated by %v, want %v", got, want)
+	}
+}
+
+// A rotating server that detects refresh token reuse (RFC 9700 §4.14.2)
+// revokes the grant when a refresh token comes back that it may have
+// spent: a refresh with a settled style is sent once, whatever the
+// answer, and invalid_request does not unsettle the style, so the next
+// refresh is sent once too.
+func TestToken_RefreshTokenIsNeverSentTwiceWithASettledStyle(t *testing.T) {
+	e := newEnv(t)
+	e.register(t, e.codeClient(t, "shop", "shop-secret"))
+	e.login(t, "shop") // settles HTTP Basic
+	e.as.configure(func(as *authServer) { as.refreshError = "invalid_request" })
+	e.clock.advance(2 * time.Hour)
+
+	for i := range 2 {
+		if _, err := e.m.Token(context.Background(), "shop"); err == nil || !strings.Contains(err.Error(), "invalid_request") {
+			t.Errorf("Token %d = %v, want the provider's invalid_request", i, err)
+		}
+	}
+
+	if n := e.as.count("refresh_token"); n != 2 {
+		t.Errorf("refresh requests = %d for 2 refreshes, want one each", n)
+	}
+	for i, s := range e.as.styles() {
+		if s != "basic" {
+			t.Errorf("token request %d authenticated by %s, want basic", i, s)
 		}
 	}
 }

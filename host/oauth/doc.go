@@ -27,11 +27,18 @@
 // authorization endpoints as its TokenEndpointAuthMethod says
 // (client_secret_basic or client_secret_post), or, when that is empty,
 // with HTTP Basic first and the request body only if the server refuses
-// the client's authentication (invalid_client, invalid_request, HTTP
-// 401). Any other answer, authorization_pending and invalid_grant
-// included, shows the client was authenticated: the request is not
-// repeated, and the style is remembered for the client_id and token_url,
-// so each later request, each device poll included, is sent once.
+// the client's authentication (invalid_client, HTTP 401, or
+// invalid_request, which a server that reads no HTTP Basic header answers
+// for want of a client_id). Any other answer, authorization_pending and
+// invalid_grant included, shows the client was authenticated: the request
+// is not repeated, and the style is remembered for the client_id and
+// token_url, so each later request, each device poll included, is sent
+// once. The body is remembered only if it was accepted (a token,
+// authorization_pending or slow_down); if it fails too, the error gives
+// both answers. Once a style is settled only invalid_client or HTTP 401
+// unsettles it: invalid_request then is about the request (a
+// code_verifier or redirect_uri that does not match), and repeating it
+// would send a code or refresh token the server may have spent.
 //
 // Token returns a token that is valid for at least RefreshSkew, refreshing
 // it first when needed. Refreshes are single-flight per connection, and a

@@ -679,7 +679,11 @@ func (m *Manager) Status(ctx context.Context, connection string) (State, error) 
 // response body, which x/oauth2 includes and which a misbehaving provider
 // could fill with anything, and with the error code and description made
 // safe by providerText, secrets (those the request carried) redacted.
+// Both answers of a request sent twice (see authenticated) are rewritten.
 func safeError(err error, secrets ...string) error {
+	if r, ok := err.(*retriedError); ok {
+		return &retriedError{basic: safeError(r.basic, secrets...), body: safeError(r.body, secrets...)}
+	}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return err
