@@ -1,9 +1,11 @@
 package oauth
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -23,23 +25,59 @@ const redacted = "[redacted]"
 // or line break reaches a terminal or a log line; it replaces every
 // occurrence of secrets (the client secret, the tokens, code or verifier
 // the request carried, which some providers echo: "Invalid refresh token:
-// …") with [redacted]; and it cuts the result to maxProviderText.
+// ...") with [redacted]; and it cuts the result to maxProviderText.
 //
 // It filters before it redacts: a secret the provider split with
 // characters the filter removes is whole again afterwards, and found.
+// A secret is found as sent and in the forms a provider may echo it in
+// (see secretForms); a fragment of one is not.
 func providerText(s string, secrets ...string) string {
 	s = strings.Map(descriptionChar, s)
+	var forms []string
 	for _, v := range secrets {
-		for _, f := range []string{v, strings.Map(descriptionChar, v)} {
-			if f != "" {
-				s = strings.ReplaceAll(s, f, redacted)
-			}
-		}
+		forms = append(forms, secretForms(v)...)
 	}
+	// One pass, longest first where several match at a place: a form
+	// inside another does not break it up before the longer one is
+	// found, and no secret is looked for in a [redacted] put in before.
+	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, redacted)
+	}
+	s = strings.NewReplacer(pairs...).Replace(s)
 	if len(s) > maxProviderText { // ASCII now: bytes are characters
-		s = s[:maxProviderText-1] + "…"
+		s = s[:maxProviderText-len(truncated)] + truncated
 	}
 	return s
+}
+
+// truncated ends a provider's text providerText cut, in characters RFC
+// 6749 §5.2 allows.
+const truncated = "..."
+
+// secretForms returns the forms in which a provider may echo secret v,
+// each as providerText's filter leaves it, none empty: as sent; URL
+// query- and path-escaped; form-decoded ("+" as a space); and escaped as
+// a JSON string ("<" as \u003c, which the filter makes u003c).
+func secretForms(v string) []string {
+	if v == "" {
+		return nil
+	}
+	forms := []string{v, url.QueryEscape(v), url.PathEscape(v), strings.ReplaceAll(v, "+", " ")}
+	if u, err := url.QueryUnescape(v); err == nil {
+		forms = append(forms, u)
+	}
+	if j, err := json.Marshal(v); err == nil {
+		forms = append(forms, string(j[1:len(j)-1]))
+	}
+	var out []string
+	for _, f := range forms {
+		if f = strings.Map(descriptionChar, f); f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // descriptionChar keeps r if RFC 6749 §5.2 allows it in error_description

@@ -18,10 +18,34 @@ func TestProviderText_KeepsRFC6749CharactersRedactsSecretsAndCaps(t *testing.T) 
 		{"escapes and quotes", "bad\x1b[2J \"grant\"\\\r\nnow\u202e", nil, "bad[2J grantnow"},
 		{"echoed secret", "Invalid refresh token: rt-123 (client s3cret)", []string{"rt-123", "s3cret", ""}, "Invalid refresh token: [redacted] (client [redacted])"},
 		{"secret split by an escape", "token rt-\x1b1\x0723", []string{"rt-123"}, "token [redacted]"},
-		{"capped", strings.Repeat("a", 300), nil, strings.Repeat("a", maxProviderText-1) + "…"},
+		{"capped", strings.Repeat("a", 300), nil, strings.Repeat("a", maxProviderText-3) + "..."},
+		{"secrets inside others and [redacted]", "abc x", []string{"x", "b", "abc", "d"}, "[redacted] [redacted]"},
+		{"capped after redaction", strings.Repeat("ab ", 100), []string{"a"}, strings.Repeat("[redacted]b ", 16) + "[reda..."},
 	} {
-		if got := providerText(tc.in, tc.secrets...); got != tc.want {
+		got := providerText(tc.in, tc.secrets...)
+		if got != tc.want {
 			t.Errorf("%s: providerText(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+		if len(got) > maxProviderText || strings.IndexFunc(got, func(r rune) bool { return descriptionChar(r) < 0 }) >= 0 {
+			t.Errorf("%s: providerText = %q: longer than %d or not RFC 6749 §5.2 characters", tc.name, got, maxProviderText)
+		}
+	}
+}
+
+// Providers echo a secret as they received or would send it: escaped for
+// a URL, form-decoded, or escaped in a JSON string. Each form is redacted.
+func TestProviderText_RedactsEncodedFormsOfASecret(t *testing.T) {
+	const secret = "a+b/c d<e&f"
+	for _, tc := range []struct{ name, echoed string }{
+		{"literal", secret},
+		{"query-escaped", url.QueryEscape(secret)}, // a%2Bb%2Fc+d%3Ce%26f
+		{"path-escaped", url.PathEscape(secret)},   // a+b%2Fc%20d%3Ce&f
+		{"form-decoded", "a b/c d<e&f"},
+		{"JSON-escaped", `a+b/c d\u003ce\u0026f`},
+	} {
+		got := providerText("Invalid token: "+tc.echoed+" (expired)", secret)
+		if got != "Invalid token: [redacted] (expired)" {
+			t.Errorf("%s: providerText with %q echoed = %q, want the secret redacted", tc.name, tc.echoed, got)
 		}
 	}
 }
