@@ -59,6 +59,9 @@ type authServer struct {
 	// refreshError makes a refresh request from an authenticated client
 	// answer this error code, the refresh token still valid.
 	refreshError string
+	// noDeviceCode leaves device_code out of the device authorization
+	// answer.
+	noDeviceCode bool
 	// verificationURI and userCode replace the device authorization
 	// answer's when set.
 	verificationURI, userCode string
@@ -394,12 +397,16 @@ func (as *authServer) device(w http.ResponseWriter, r *http.Request) {
 		code = as.userCode
 	}
 	as.devices[dc] = &asDevice{client: id, script: slices.Clone(as.deviceScript)}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
+	answer := map[string]any{
 		"device_code":      dc,
 		"user_code":        code,
 		"verification_uri": uri,
 		"expires_in":       600,
 		"interval":         1,
-	})
+	}
+	if as.noDeviceCode {
+		delete(answer, "device_code")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(answer)
 }

@@ -113,7 +113,7 @@ func (m *Manager) runDevice(ctx context.Context, rc *registered, f *deviceFlow, 
 	}
 	// The code and URL are shown to a person, by hub connect in a
 	// terminal: nothing else than a URL and a code to type.
-	if err := checkDeviceAuth(da.VerificationURI, da.UserCode); err != nil {
+	if err := checkDeviceAuth(da); err != nil {
 		close(f.shown)
 		return nil, err
 	}

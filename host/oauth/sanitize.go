@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/oauth2"
 )
 
 // maxProviderText is how much of a provider's text hub keeps, in
@@ -93,11 +95,17 @@ func descriptionChar(r rune) rune {
 // a handful of characters a person types.
 const maxUserCode = 64
 
-// checkDeviceAuth refuses a device authorization answer hub would show a
-// person but should not: a verification_uri that is not an absolute http
-// or https URL (a javascript: link, a terminal escape) or a user_code
-// with characters that are not printable.
-func checkDeviceAuth(uri, code string) error {
+// checkDeviceAuth refuses a device authorization answer hub cannot use:
+// one without a device_code, which every poll would need (RFC 8628
+// §3.2), and one hub would show a person but should not: a
+// verification_uri that is not an absolute http or https URL (a
+// javascript: link, a terminal escape) or a user_code with characters
+// that are not printable.
+func checkDeviceAuth(da *oauth2.DeviceAuthResponse) error {
+	if da.DeviceCode == "" {
+		return errors.New("the provider's device authorization answer has no device_code")
+	}
+	uri, code := da.VerificationURI, da.UserCode
 	u, err := url.Parse(uri)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.IndexFunc(uri, func(r rune) bool { return r <= 0x20 || r >= 0x7f }) >= 0 {
 		return fmt.Errorf("the provider's verification_uri %q is not an http or https URL", providerText(uri))

@@ -115,3 +115,21 @@ func TestDevice_UnusableVerificationURIOrUserCodeIsNotShown(t *testing.T) {
 		}
 	}
 }
+
+// Without a device_code no poll can be sent: the flow ends at once with
+// an error that says so, and no code is shown to wait for in vain.
+func TestDevice_AnswerWithoutDeviceCodeEndsTheFlow(t *testing.T) {
+	d := newDeviceEnv(t)
+	d.as.configure(func(as *authServer) { as.noDeviceCode = true })
+	close(d.release) // without the check, polls would run
+	shown := false
+
+	err := d.m.Device(context.Background(), "tv", func(string, string) { shown = true })
+
+	if err == nil || !strings.Contains(err.Error(), "no device_code") || shown {
+		t.Errorf("Device = %v (shown %v), want an error naming the missing device_code and nothing shown", err, shown)
+	}
+	if n := d.as.count(deviceGrantType); n != 0 {
+		t.Errorf("token requests = %d, want none", n)
+	}
+}
