@@ -2,24 +2,18 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-version"
-
 	"github.com/hubhq/hub/host/config"
 	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/internal/enginetest"
 	"github.com/hubhq/hub/host/limiter"
-	"github.com/hubhq/hub/host/lockfile"
 	"github.com/hubhq/hub/host/registry"
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/host/server"
@@ -27,16 +21,6 @@ import (
 	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
-
-// hubBlock requires one fake connector, "fake", used by every connection
-// of the test workspaces.
-const hubBlock = `
-hub {
-  required_connectors {
-    fake = { source = "hub/fake", version = "1.0.0" }
-  }
-}
-`
 
 // fakeConnector is a connector plugin in memory. Unset hooks succeed.
 type fakeConnector struct {
@@ -110,9 +94,8 @@ func (f *fakeConnector) loginCount() int {
 	return len(f.logins)
 }
 
-// compile loads workspace (HCL after the hub block) from a temporary
-// directory and compiles it against a hand-made lock and plugin
-// directory; secrets answers secret().
+// compile compiles workspace (HCL after enginetest.HubBlock) against
+// the fake connector's lock and installation; secrets answers secret().
 func compile(t *testing.T, workspace string, secrets map[string]string) *Runtime {
 	t.Helper()
 	return compileWith(t, workspace, func(name string) (string, error) {
@@ -126,22 +109,8 @@ func compile(t *testing.T, workspace string, secrets map[string]string) *Runtime
 // compileWith is compile with secret() answered by secret.
 func compileWith(t *testing.T, workspace string, secret config.SecretFunc) *Runtime {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hubBlock+workspace), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ws, diags := config.Load(dir, config.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("load workspace: %s", diags.Error())
-	}
-	v := version.Must(version.NewVersion("1.0.0"))
-	sum := sha256.Sum256([]byte("fake connector binary"))
-	inst := registry.Installed{Source: "hub/fake", Name: "fake", Version: v, Platform: registry.Platform(),
-		Path: "/nonexistent/hub-connector-fake", SHA256: sum[:]}
-	lock := lockfile.New()
-	lock.Connectors["fake"] = &lockfile.Entry{Name: "fake", Source: "hub/fake", Version: v,
-		Hashes: map[string]string{registry.Platform(): "sha256:" + hex.EncodeToString(sum[:])}}
-	rt, err := Compile(ws, lock, []registry.Installed{inst}, nil, secret, store.DefaultTenant)
+	lock, installed := enginetest.Lock()
+	rt, err := Compile(enginetest.Workspace(t, workspace), lock, installed, nil, secret, store.DefaultTenant)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
