@@ -72,8 +72,8 @@ type digestChallenge struct {
 
 const (
 	// maxDigestKeys bounds the protection spaces a digestCache holds. Past
-	// it, the one used least recently is forgotten and pays a challenge per
-	// session when next used.
+	// it, the one used least recently that no request holds is forgotten
+	// and pays a challenge per session when next used.
 	maxDigestKeys = 256
 	// maxDigestSessionsPerKey bounds the sessions of one protection space,
 	// and so the requests to it that run at once: more wait for a session
@@ -134,23 +134,45 @@ func newDigestCache(maxKeys, perKey int) *digestCache {
 }
 
 // pool returns the sessions of key, starting an empty pool if there is
-// none. A pool evicted while requests hold its sessions stays valid for
-// them; they return their sessions to a pool no one else finds.
+// none, for a request that hands it back with release when done. A pool
+// is not forgotten while requests hold it: a request that found a pool
+// gone would start a second one for its key, whose sessions the first
+// pool's bound does not count. So while every pool is held the cache
+// holds more than maxKeys, and shrinks back as they are released.
 func (c *digestCache) pool(key digestKey) *digestPool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byKey[key]; ok {
 		c.order.MoveToFront(e)
-		return e.Value.(*digestPool)
+		p := e.Value.(*digestPool)
+		p.holders++
+		return p
 	}
-	p := &digestPool{key: key, slots: make(chan struct{}, c.perKey)}
+	p := &digestPool{key: key, slots: make(chan struct{}, c.perKey), holders: 1}
 	c.byKey[key] = c.order.PushFront(p)
-	if c.order.Len() > c.maxKeys {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.byKey, last.Value.(*digestPool).key)
-	}
+	c.shrink()
 	return p
+}
+
+// release hands back a pool pool returned.
+func (c *digestCache) release(p *digestPool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p.holders--
+	c.shrink()
+}
+
+// shrink forgets the pools no request holds, least recently used first,
+// until at most maxKeys are left or all left are held. c.mu is held.
+func (c *digestCache) shrink() {
+	for e := c.order.Back(); e != nil && c.order.Len() > c.maxKeys; {
+		prev := e.Prev()
+		if p := e.Value.(*digestPool); p.holders == 0 {
+			c.order.Remove(e)
+			delete(c.byKey, p.key)
+		}
+		e = prev
+	}
 }
 
 // len is the number of protection spaces held.
@@ -166,6 +188,9 @@ func (c *digestCache) len() int {
 // is only started when none is idle.
 type digestPool struct {
 	key digestKey
+	// holders counts the requests between pool and release; guarded by
+	// the digestCache's mu.
+	holders int
 	// slots holds a token per session checked out.
 	slots chan struct{}
 
@@ -264,6 +289,7 @@ func (s *digestSession) advance(nextnonce string) {
 func (c *Client) sendDigest(req *http.Request) (*http.Response, error) {
 	origin := digestOrigin(req.URL)
 	pool := c.digests.pool(digestKey{creds: c.digestCreds, origin: origin})
+	defer c.digests.release(pool)
 	sess, err := pool.checkout(req.Context())
 	if err != nil {
 		e := fault.Retryablef("%s %s: wait for a free digest session: %v", req.Method, redactURL(req.URL.String()), err)

@@ -643,18 +643,60 @@ func TestDigest_CacheForgetsTheLeastRecentlyUsedPastItsBound(t *testing.T) {
 	a := digestKey{creds: "a", origin: "http://x:80"}
 	b := digestKey{creds: "b", origin: "http://x:80"}
 	c := digestKey{creds: "a", origin: "http://y:80"}
-	pa := cache.pool(a)
-	pb := cache.pool(b)
-	cache.pool(a) // a is now more recent than b
-	cache.pool(c)
+	use := func(k digestKey) *digestPool {
+		p := cache.pool(k)
+		cache.release(p)
+		return p
+	}
+	pa := use(a)
+	pb := use(b)
+	use(a) // a is now more recent than b
+	use(c)
 	if n := cache.len(); n != 2 {
 		t.Fatalf("protection spaces = %d, want 2", n)
 	}
-	if cache.pool(a) != pa {
+	if use(a) != pa {
 		t.Fatal("the recently used pool was evicted")
 	}
-	if cache.pool(b) == pb {
+	if use(b) == pb {
 		t.Fatal("the least recently used pool was kept")
+	}
+}
+
+// A pool forgotten while a request holds one of its sessions would be
+// replaced by a second pool for the same key, and the key's requests
+// would hold more sessions than its bound. The cache grows past its
+// bound instead, and shrinks back when the pool is released.
+func TestDigest_CacheKeepsAHeldPoolPastItsBound(t *testing.T) {
+	cache := newDigestCache(1, 1)
+	a := digestKey{creds: "a", origin: "http://x:80"}
+	b := digestKey{creds: "b", origin: "http://x:80"}
+	pa := cache.pool(a)
+	sa, err := pa.checkout(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pb := cache.pool(b) // a is held: it stays
+	if n := cache.len(); n != 2 {
+		t.Fatalf("protection spaces while a is held = %d, want 2", n)
+	}
+	cache.release(pb)
+	again := cache.pool(a)
+	if again != pa {
+		t.Fatal("a held pool was forgotten: its key has a second pool")
+	}
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := again.checkout(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second checkout for a key of one session: %v, want to wait for the first", err)
+	}
+	cache.release(again)
+
+	pa.checkin(sa)
+	cache.release(pa)
+	if n := cache.len(); n != 1 {
+		t.Fatalf("protection spaces once released = %d, want 1", n)
 	}
 }
 
