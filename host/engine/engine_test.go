@@ -419,23 +419,6 @@ func TestEngine_RateLimitedWaitsForRetryAfter(t *testing.T) {
 }
 
 func TestEngine_AuthExpiredLogsInAgainOnce(t *testing.T) {
-	ws := `
-connection "svc" {
-  connector = "fake"
-  auth "session" {
-    credentials = { user = "ops", password = secret("pw") }
-  }
-}
-workflow "w" {
-  trigger "svc" "t" {
-    mode = "webhook"
-  }
-  action "a" {
-    connection = "svc"
-    action     = "a"
-  }
-}
-`
 	fc := &fakeConnector{}
 	fc.action = func(_ context.Context, n int, req wire.ActionRequest) (json.RawMessage, error) {
 		if req.Conn.Auth.Headers["X-Session"] != "s2" {
@@ -443,7 +426,7 @@ workflow "w" {
 		}
 		return json.RawMessage(`{}`), nil
 	}
-	h := open(t, t.TempDir(), compile(t, ws, map[string]string{"pw": "hunter2"}), fc, nil)
+	h := open(t, t.TempDir(), compile(t, sessionWorkspace, map[string]string{"pw": "hunter2"}), fc, nil)
 	// The subscription at apply time logged in once: s1.
 	if fc.loginCount() != 1 {
 		t.Fatalf("logins at apply = %d, want 1", fc.loginCount())

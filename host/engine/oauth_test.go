@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"github.com/hubhq/hub/sdk/schema"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hubhq/hub/host/runs"
 	"github.com/hubhq/hub/sdk/fault"
+	"github.com/hubhq/hub/sdk/schema"
 	"github.com/hubhq/hub/sdk/wire"
 )
 

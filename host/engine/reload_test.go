@@ -303,12 +303,26 @@ func (p *pollingFake) polledWith(key string) bool {
 	return false
 }
 
-// A poll trigger whose connection's key changed is handed the new
-// connection: its next polls carry the new key.
-func TestReloadCredentials_PollTriggerPollsWithTheNewKey(t *testing.T) {
-	sec := newFakeSecrets("api_key", "key-one")
-	pf := &pollingFake{fakeConnector: &fakeConnector{}}
-	rt := compileWith(t, `
+// A poll or stream trigger whose connection's key changed is handed the
+// new connection: its next polls carry the new key, and its stream is
+// opened again with it.
+func TestReloadCredentials_TriggerRunsWithTheNewKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, trigger string
+		first, again  string // what waiting for the first key, then the new one, is for
+	}{
+		{"PollTriggerPollsWithTheNewKey", `trigger "api" "feed" {
+    mode     = "poll"
+    interval = "10ms"
+  }`, "a poll with the first key", "a poll with the new key"},
+		{"StreamReopensWithTheNewKey", `trigger "api" "live" {
+    mode = "stream"
+  }`, "the stream opened with the first key", "the stream reopened with the new key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sec := newFakeSecrets("api_key", "key-one")
+			pf := &pollingFake{fakeConnector: &fakeConnector{}}
+			rt := compileWith(t, `
 connection "api" {
   connector = "fake"
   auth "api_key" {
@@ -316,25 +330,24 @@ connection "api" {
   }
 }
 workflow "p" {
-  trigger "api" "feed" {
-    mode     = "poll"
-    interval = "10ms"
-  }
+  `+tc.trigger+`
   action "a" {
     connection = "api"
     action     = "a"
   }
 }
 `, sec.get)
-	h := open(t, t.TempDir(), rt, nil, func(o *Options) {
-		o.Connector = func(registry.Installed) wire.Connector { return pf }
-	})
-	waitFor(t, "a poll with the first key", func() bool { return pf.polledWith("key-one") })
-	sec.set("api_key", "key-two")
-	if res := h.e.ReloadCredentials(context.Background()); !reflect.DeepEqual(res.Changed, []string{"api"}) {
-		t.Fatalf("changed %v, want api", res.Changed)
+			h := open(t, t.TempDir(), rt, nil, func(o *Options) {
+				o.Connector = func(registry.Installed) wire.Connector { return pf }
+			})
+			waitFor(t, tc.first, func() bool { return pf.polledWith("key-one") })
+			sec.set("api_key", "key-two")
+			if res := h.e.ReloadCredentials(context.Background()); !reflect.DeepEqual(res.Changed, []string{"api"}) {
+				t.Fatalf("changed %v, want api", res.Changed)
+			}
+			waitFor(t, tc.again, func() bool { return pf.polledWith("key-two") })
+		})
 	}
-	waitFor(t, "a poll with the new key", func() bool { return pf.polledWith("key-two") })
 }
 
 const oauthSecretWorkspace = `
@@ -413,39 +426,6 @@ connection "b" {
 	}
 }
 
-// A stream trigger whose connection's key changed is opened again with
-// the new connection.
-func TestReloadCredentials_StreamReopensWithTheNewKey(t *testing.T) {
-	sec := newFakeSecrets("api_key", "key-one")
-	pf := &pollingFake{fakeConnector: &fakeConnector{}}
-	rt := compileWith(t, `
-connection "api" {
-  connector = "fake"
-  auth "api_key" {
-    key = secret("api_key")
-  }
-}
-workflow "s" {
-  trigger "api" "live" {
-    mode = "stream"
-  }
-  action "a" {
-    connection = "api"
-    action     = "a"
-  }
-}
-`, sec.get)
-	h := open(t, t.TempDir(), rt, nil, func(o *Options) {
-		o.Connector = func(registry.Installed) wire.Connector { return pf }
-	})
-	waitFor(t, "the stream opened with the first key", func() bool { return pf.polledWith("key-one") })
-	sec.set("api_key", "key-two")
-	if res := h.e.ReloadCredentials(context.Background()); !reflect.DeepEqual(res.Changed, []string{"api"}) {
-		t.Fatalf("changed %v, want api", res.Changed)
-	}
-	waitFor(t, "the stream reopened with the new key", func() bool { return pf.polledWith("key-two") })
-}
-
 // racySecrets answers secret() from sec, except that once armed the
 // first read of name answers first and every later one then: a hub
 // secrets set that lands while a connection is being resolved.
@@ -497,6 +477,8 @@ func TestReloadCredentials_SecretChangedDuringAReloadIsSwappedInByTheNext(t *tes
 	}
 }
 
+// sessionWorkspace has one session connection whose password is a
+// secret, and a webhook workflow calling it.
 const sessionWorkspace = `
 connection "svc" {
   connector = "fake"

@@ -138,21 +138,6 @@ func TestWebhookSubscription_OldClearRecordIsSealedWithoutSubscribingAgain(t *te
 	}
 }
 
-// postOrders delivers body signed with secret to the orders workflow and
-// returns the status.
-func (h *host) postOrders(secret, id string) int {
-	h.t.Helper()
-	body := []byte(`{"id":"` + id + `"}`)
-	res, _ := h.e.Webhook(context.Background(), server.WebhookRequest{
-		Tenant: store.DefaultTenant, Workflow: "orders", Method: http.MethodPost, URL: "/webhooks/orders",
-		Header: http.Header{"X-Event-Id": {id}, "X-Signature": {sign(secret, body)}}, Body: body,
-	})
-	if res == nil {
-		h.t.Fatalf("delivery %s: no response", id)
-	}
-	return res.Status
-}
-
 // After hub secrets set changes the secret a webhook trigger's config
 // reads, the reload makes deliveries signed with the new secret verify
 // at once; the old one no longer does.
@@ -160,7 +145,7 @@ func TestReloadCredentials_WebhookConfigSecretIsUsedAtOnce(t *testing.T) {
 	sec := newFakeSecrets("hook_secret", "hook-secret-one")
 	cs := &configSigner{fakeConnector: &fakeConnector{}}
 	h := openConfigHook(t, t.TempDir(), sec, cs, nil)
-	if st := h.postOrders("hook-secret-one", "e1"); st != http.StatusOK {
+	if st := h.post("hook-secret-one", "e1", []byte(`{"id":"e1"}`)); st != http.StatusOK {
 		t.Fatalf("a delivery signed with the first secret: status %d", st)
 	}
 	sec.set("hook_secret", "hook-secret-two")
@@ -168,10 +153,10 @@ func TestReloadCredentials_WebhookConfigSecretIsUsedAtOnce(t *testing.T) {
 	if !reflect.DeepEqual(res.Triggers, []string{"orders"}) {
 		t.Fatalf("reload: triggers %v, want orders", res.Triggers)
 	}
-	if st := h.postOrders("hook-secret-two", "e2"); st != http.StatusOK {
+	if st := h.post("hook-secret-two", "e2", []byte(`{"id":"e2"}`)); st != http.StatusOK {
 		t.Fatalf("a delivery signed with the new secret after the reload: status %d", st)
 	}
-	if st := h.postOrders("hook-secret-one", "e3"); st == http.StatusOK {
+	if st := h.post("hook-secret-one", "e3", []byte(`{"id":"e3"}`)); st == http.StatusOK {
 		t.Fatal("a delivery signed with the old secret is still accepted")
 	}
 }
@@ -195,7 +180,7 @@ func TestReloadCredentials_TriggerConfigThatCannotBeReadKeepsTheOldOne(t *testin
 	if n := strings.Count(logs.String(), "cannot evaluate a trigger config"); n != 1 {
 		t.Fatalf("logged %d times, want once:\n%s", n, logs.String())
 	}
-	if st := h.postOrders("hook-secret-one", "e1"); st != http.StatusOK {
+	if st := h.post("hook-secret-one", "e1", []byte(`{"id":"e1"}`)); st != http.StatusOK {
 		t.Fatalf("a delivery signed with the secret the trigger had: status %d", st)
 	}
 }
