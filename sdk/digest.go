@@ -331,6 +331,15 @@ func (c *Client) sendDigest(req *http.Request) (*http.Response, error) {
 	if challenged != req {
 		retry = challenged.Clone(req.Context())
 		retry.Response = nil
+		if c.hc.Jar != nil {
+			// net/http added the jar's cookies to the redirect request and
+			// adds them again to this one: it starts, as req did, from
+			// the caller's own cookies only.
+			retry.Header.Del("Cookie")
+			if v := req.Header.Values("Cookie"); len(v) > 0 {
+				retry.Header["Cookie"] = append([]string(nil), v...)
+			}
+		}
 	}
 	sess.install(next)
 	resp, err = c.sendInSession(retry, sess)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -496,6 +497,58 @@ func TestDigest_ChallengeAfterASameOriginRedirectIsAnsweredAtTheChallengedURL(t 
 	}
 	if ds.bodies[1] != `{"i":0}` || ds.bodies[3] != `{"i":1}` {
 		t.Fatalf("bodies = %q", ds.bodies)
+	}
+}
+
+// The request answering a challenge after a redirect starts from the
+// redirect net/http made, which already carries the jar's cookies: the
+// jar adds them once more when it is sent, and the caller's own once.
+func TestDigest_AnswerAfterARedirectCarriesEachCookieOnce(t *testing.T) {
+	ds := newDigestHandler(t, "SHA-256")
+	var (
+		mu      sync.Mutex
+		cookies []string
+	)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/items", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cookies = append(cookies, strings.Join(r.Header.Values("Cookie"), "; "))
+		mu.Unlock()
+		ds.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/items", http.StatusTemporaryRedirect)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(srv.URL)
+	jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: "j1"}})
+	c := NewClient(Auth{Type: schema.AuthDigest, Username: "Mufasa", Password: "Circle of Life"}, &http.Client{Jar: jar})
+	req, err := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/old", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(&http.Cookie{Name: "own", Value: "c1"})
+
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	discard(resp)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(cookies) != 2 {
+		t.Fatalf("requests to /items = %d, want 2 (bare, answer)", len(cookies))
+	}
+	for i, got := range cookies {
+		if strings.Count(got, "session=j1") != 1 || strings.Count(got, "own=c1") != 1 {
+			t.Errorf("request %d to /items: Cookie %q, want each cookie once", i, got)
+		}
 	}
 }
 
