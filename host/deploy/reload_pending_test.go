@@ -2,29 +2,13 @@ package deploy
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-version"
-
-	"github.com/hubhq/hub/host/config"
-	"github.com/hubhq/hub/host/engine"
-	"github.com/hubhq/hub/host/ingest"
-	"github.com/hubhq/hub/host/lockfile"
-	"github.com/hubhq/hub/host/oauth"
-	"github.com/hubhq/hub/host/registry"
-	"github.com/hubhq/hub/host/runs"
-	"github.com/hubhq/hub/host/secrets"
-	"github.com/hubhq/hub/host/store"
 	"github.com/hubhq/hub/sdk/schema"
-	"github.com/hubhq/hub/sdk/wire"
 )
 
 // flakyConnector is oauthConnector whose Schema fails while failures
@@ -52,17 +36,9 @@ func (c *flakyConnector) Schema(ctx context.Context) (*schema.Schema, error) {
 	return c.oauthConnector.Schema(ctx)
 }
 
-// twoOAuthWorkspace has two oauth2 connections of the token server, each
-// with its own client_secret secret.
-const twoOAuthWorkspace = `
-connection "api" {
-  connector = "fake"
-  auth "oauth2" {
-    client_id     = "hub"
-    client_secret = secret("client_secret")
-    grant         = "client_credentials"
-  }
-}
+// twoOAuthWorkspace adds to oauthWorkspace a second oauth2 connection of
+// the token server, with its own client_secret secret.
+const twoOAuthWorkspace = oauthWorkspace + `
 connection "other" {
   connector = "fake"
   auth "oauth2" {
@@ -72,131 +48,6 @@ connection "other" {
   }
 }
 `
-
-// compileSource compiles the workspace src (after the hub block).
-func compileSource(t *testing.T, src string, secret config.SecretFunc) *engine.Runtime {
-	t.Helper()
-	dir := t.TempDir()
-	hub := `
-hub {
-  required_connectors {
-    fake = { source = "hub/fake", version = "1.0.0" }
-  }
-}
-`
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hub+src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ws, diags := config.Load(dir, config.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("load workspace: %s", diags.Error())
-	}
-	v := version.Must(version.NewVersion("1.0.0"))
-	sum := sha256.Sum256([]byte("fake connector binary"))
-	inst := registry.Installed{Source: "hub/fake", Name: "fake", Version: v, Platform: registry.Platform(),
-		Path: "/nonexistent/hub-connector-fake", SHA256: sum[:]}
-	lock := lockfile.New()
-	lock.Connectors["fake"] = &lockfile.Entry{Name: "fake", Source: "hub/fake", Version: v,
-		Hashes: map[string]string{registry.Platform(): "sha256:" + hex.EncodeToString(sum[:])}}
-	rt, err := engine.Compile(ws, lock, []registry.Installed{inst}, nil, secret, store.DefaultTenant)
-	if err != nil {
-		t.Fatalf("compile: %v", err)
-	}
-	return rt
-}
-
-// oauthHost is an engine, an OAuth manager and a deployer over one
-// secret store, as hub serve wires them.
-type oauthHost struct {
-	t     *testing.T
-	vault *secrets.Store
-	cli   *secrets.Store // another process: hub secrets set
-	eng   *engine.Engine
-	m     *oauth.Manager
-	d     *Deployer
-}
-
-// startOAuthHost registers src's oauth2 connections through conn (the
-// error of that first registration is returned, not fatal) and starts
-// the engine.
-func startOAuthHost(t *testing.T, conn wire.Connector, src string, secretsKV ...string) (*oauthHost, error) {
-	t.Helper()
-	dir := t.TempDir()
-	noEnv := func(string) string { return "" }
-	vs, err := secrets.Open(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(secretsKV); i += 2 {
-		if err := vs.Set(secretsKV[i], secretsKV[i+1]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cli, err := secrets.Open(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(dir, "badger"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := ingest.New(st, ingest.Options{})
-	connector := func(registry.Installed) wire.Connector { return conn }
-	eng, err := engine.New(engine.Options{Store: st, Ingest: in, Connector: connector})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := oauth.New(oauth.Options{Store: TokenVault{Store: vs}, BaseURL: "http://127.0.0.1:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng.SetOAuth(EngineOAuth{M: m})
-	d := New(Options{Store: st, Engine: eng, Connector: connector, OAuth: m, OAuthRetry: 5 * time.Millisecond})
-	rt := compileSource(t, src, vs.Resolver(nil))
-	d.mu.Lock()
-	regErr := d.registerOAuth(context.Background(), rt)
-	d.mu.Unlock()
-	if err := eng.Start(rt); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		eng.Shutdown(time.Second)
-		in.Close()
-		st.Close()
-	})
-	return &oauthHost{t: t, vault: vs, cli: cli, eng: eng, m: m, d: d}, regErr
-}
-
-// sentAfterRefresh forces a new token for connection and returns the
-// client secret the token server received.
-func (h *oauthHost) sentAfterRefresh(ts *tokenServer, connection string) string {
-	h.t.Helper()
-	ctx := context.Background()
-	tok, err := h.m.Token(ctx, connection)
-	if err != nil {
-		h.t.Fatalf("token of %s: %v", connection, err)
-	}
-	if err := h.m.Invalidate(ctx, connection, tok.AccessToken); err != nil {
-		h.t.Fatalf("refresh %s: %v", connection, err)
-	}
-	return ts.lastSecret()
-}
-
-// connection is connection name as hub connections shows it.
-func (h *oauthHost) connection(name string) runs.Connection {
-	h.t.Helper()
-	conns, err := h.eng.ListConnections(context.Background(), store.DefaultTenant)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for _, c := range conns {
-		if c.Name == name {
-			return c
-		}
-	}
-	h.t.Fatalf("no connection %s in %+v", name, conns)
-	return runs.Connection{}
-}
 
 // A client whose registration failed after a client_secret change (its
 // connector's schema did not answer) is pending: its status says so, and
