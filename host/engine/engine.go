@@ -472,17 +472,8 @@ func (e *Engine) commit(ctx context.Context, puts []ingest.Put) error {
 	return err
 }
 
-// putJSON encodes a record to store. Run records, written on every
-// transition, go through runs.AppendRun: json.Marshal re-scans their raw
-// event, inputs and outputs each time.
 func (e *Engine) putJSON(kind, id string, v any) (ingest.Put, error) {
-	var b []byte
-	var err error
-	if run, ok := v.(*runs.Run); ok {
-		b, err = runs.AppendRun(make([]byte, 0, runs.SizeHint(run)), run)
-	} else {
-		b, err = json.Marshal(v)
-	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return ingest.Put{}, fmt.Errorf("encode %s %s: %w", kind, id, err)
 	}
