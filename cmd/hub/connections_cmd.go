@@ -67,7 +67,13 @@ func printConnections(w io.Writer, list []runs.Connection, now time.Time) error 
 		if c.LastSuccess != nil {
 			last = span(now.Sub(*c.LastSuccess)) + " ago"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Connector, c.AuthType, c.State, c.Breaker, last, lastError(c.LastError, c.LastErrorAt, now))
+		why := lastError(c.LastError, c.LastErrorAt, now)
+		if c.LastError == "" && c.Reason != "" {
+			// Why the state is what it is: a revoked grant, a failed
+			// login, a secret that is gone.
+			why = truncate(oneLineText(c.Reason), 60)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Connector, c.AuthType, c.State, c.Breaker, last, why)
 	}
 	return tw.Flush()
 }
