@@ -33,6 +33,9 @@ type fakeConnector struct {
 
 	// schema answers Schema; nil is an empty schema.
 	schema *schema.Schema
+	// subscribe answers SubscribeWebhook; nil answers subscription
+	// "sub-1".
+	subscribe func(ctx context.Context, req wire.SubscribeRequest) (wire.Subscription, error)
 
 	mu     sync.Mutex
 	calls  []wire.ActionRequest
@@ -74,7 +77,10 @@ func (f *fakeConnector) HandleWebhook(_ context.Context, req wire.WebhookRequest
 	return wire.WebhookResult{Events: []wire.Event{{ID: req.HTTP.Header.Get("X-Event-Id"), Payload: req.HTTP.Body}}}, nil
 }
 
-func (f *fakeConnector) SubscribeWebhook(context.Context, wire.SubscribeRequest) (wire.Subscription, error) {
+func (f *fakeConnector) SubscribeWebhook(ctx context.Context, req wire.SubscribeRequest) (wire.Subscription, error) {
+	if f.subscribe != nil {
+		return f.subscribe(ctx, req)
+	}
 	return wire.Subscription{ID: "sub-1"}, nil
 }
 

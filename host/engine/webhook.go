@@ -311,6 +311,18 @@ func (e *Engine) syncSubscriptions(ctx context.Context, rt *Runtime) {
 			e.subsMu.Unlock()
 			continue
 		}
+		if ctx.Err() != nil {
+			// Cut short (the host is stopping): a half-done change
+			// would drop the live registration's id. Keep the old
+			// subscription as it is; the next apply, reload or start
+			// takes the change up again.
+			if had {
+				e.subsMu.Lock()
+				e.subs[name] = prev
+				e.subsMu.Unlock()
+			}
+			continue
+		}
 		if had && prev.Subscribed && prev.ID != "" {
 			// The trigger changed (address, connection, config or
 			// connector version): the old registration goes first.
@@ -331,6 +343,13 @@ func (e *Engine) syncSubscriptions(ctx context.Context, rt *Runtime) {
 			secret = hex.EncodeToString(b)
 		}
 		s := &subscription{Workflow: name, Secret: secret, URL: url, Connector: c.ref, Fingerprint: fp, Trigger: f.trigger, Conn: f.conn, Config: f.config}
+		// Deliveries may arrive while the third party is still being
+		// asked: many check the URL with a challenge before they confirm
+		// the subscription. They are verified with the secret being
+		// registered.
+		e.subsMu.Lock()
+		e.subs[name] = s
+		e.subsMu.Unlock()
 		handle := e.opts.Connector(c.inst)
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		conn, err := e.connFor(cctx, rt, c, handle)
@@ -353,11 +372,16 @@ func (e *Engine) syncSubscriptions(ctx context.Context, rt *Runtime) {
 			e.health.failed(name, err)
 		}
 		if !e.putSubscription(name, s) {
-			continue
+			// Not stored: what was stored before stands (a restart
+			// would read it), and so it does in memory.
+			e.subsMu.Lock()
+			if had {
+				e.subs[name] = prev
+			} else {
+				delete(e.subs, name)
+			}
+			e.subsMu.Unlock()
 		}
-		e.subsMu.Lock()
-		e.subs[name] = s
-		e.subsMu.Unlock()
 	}
 	for name, s := range stored {
 		if want[name] {
