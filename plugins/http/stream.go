@@ -361,17 +361,24 @@ func (s *streamSession) run(ctx context.Context, pingEvery time.Duration) error 
 	// cancellation deserves a close handshake.
 	rctx, rcancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	budget := newByteBudget(maxBufferedBytes)
 	defer func() {
 		rcancel()
+		budget.close()
 		s.conn.CloseNow()
 		wg.Wait()
 	}()
 	// Buffered: the reader goes on reading while the host stores a
-	// batch, and what arrived meanwhile goes into the next batch.
+	// batch, and what arrived meanwhile goes into the next batch, up to
+	// max_batch_messages messages and maxBufferedBytes bytes read and not
+	// yet sent.
 	frames := make(chan frame, s.cfg.MaxBatchMessages)
 	wg.Go(func() {
 		for {
 			_, data, err := s.conn.Read(rctx)
+			if err == nil && !budget.take(len(data)) {
+				return
+			}
 			select {
 			case frames <- frame{data, err}:
 			case <-rctx.Done():
@@ -402,9 +409,11 @@ func (s *streamSession) run(ctx context.Context, pingEvery time.Duration) error 
 			// Every message that has already arrived joins one batch, up
 			// to max_batch_messages (see its description).
 			var failure error
+			held := 0 // bytes of the messages taken, given back once sent
 			for n := 1; ; n++ {
 				activity++
 				quiet = false
+				held += len(f.data)
 				if f.err != nil {
 					failure = errStreamDone
 					if ctx.Err() == nil {
@@ -431,6 +440,7 @@ func (s *streamSession) run(ctx context.Context, pingEvery time.Duration) error 
 			// What was gathered before a failure is still sent: the host
 			// stores it, and the stream resumes after it.
 			sent, err := s.flush()
+			budget.give(held)
 			if err != nil {
 				return err
 			}
