@@ -230,24 +230,12 @@ func New(opts Options) *Poller {
 // and workflow is left out, and Set returns an error naming each; the
 // others are still applied. After Close, Set returns ErrClosed.
 func (p *Poller) Set(triggers []Trigger) error {
-	var errs []error
-	want := make(map[runset.Key]Trigger, len(triggers))
-	for _, t := range triggers {
-		if err := t.validate(); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if _, dup := want[t.key()]; dup {
-			errs = append(errs, fmt.Errorf("poll trigger %s/%s: listed twice, the first is kept", t.Tenant, t.Workflow))
-			continue
-		}
-		want[t.key()] = t
-	}
+	want, invalid := runset.Wanted(triggers, Trigger.key, Trigger.validate, "poll trigger")
 
 	if err := p.set.Apply(want, nil); errors.Is(err, runset.ErrClosed) {
 		return ErrClosed
 	}
-	return errors.Join(errs...)
+	return invalid
 }
 
 // newRunner makes the runner of t; the set runs it once the previous

@@ -12,6 +12,7 @@ package runset
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -60,6 +61,28 @@ type slot[S any] struct {
 // definition (Apply then calls its Run on a new goroutine).
 func New[S any](same func(running, wanted S) bool, spawn func(S) Runner) *Set[S] {
 	return &Set[S]{same: same, spawn: spawn, running: make(map[Key]*slot[S]), last: make(map[Key]*slot[S])}
+}
+
+// Wanted builds Apply's want from defs, keyed by key: a definition that
+// validate refuses, or a second one with a key already listed, is left
+// out, and the error names each (kind says what they are, e.g. "poll
+// trigger"); the rest are still wanted.
+func Wanted[S any](defs []S, key func(S) Key, validate func(S) error, kind string) (map[Key]S, error) {
+	var errs []error
+	want := make(map[Key]S, len(defs))
+	for _, d := range defs {
+		if err := validate(d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		k := key(d)
+		if _, dup := want[k]; dup {
+			errs = append(errs, fmt.Errorf("%s %s/%s: listed twice, the first is kept", kind, k.Tenant, k.Workflow))
+			continue
+		}
+		want[k] = d
+	}
+	return want, errors.Join(errs...)
 }
 
 // Apply makes want the running set and does not wait for any runner.

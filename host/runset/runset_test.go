@@ -2,6 +2,7 @@ package runset
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -310,4 +311,24 @@ func TestDone_ClosesOnceEveryRunnerOfTheKeyReturned(t *testing.T) {
 	wait(t, done, "Done closing after the runner returned")
 	h.set.Stop()
 	h.set.Wait()
+}
+
+func TestWanted_LeavesOutInvalidAndRepeatedDefinitionsAndNamesThem(t *testing.T) {
+	key := func(s spec) Key { return Key{"acme", s.Name} }
+	validate := func(s spec) error {
+		if s.Version < 1 {
+			return errors.New("trigger " + s.Name + ": no version")
+		}
+		return nil
+	}
+	want, err := Wanted([]spec{{Name: "a", Version: 1}, {Name: "b"}, {Name: "a", Version: 2}, {Name: "c", Version: 1}}, key, validate, "poll trigger")
+	if len(want) != 2 || want[Key{"acme", "a"}].Version != 1 || want[Key{"acme", "c"}].Version != 1 {
+		t.Errorf("want = %v, want a (the first) and c", want)
+	}
+	if err == nil || !strings.Contains(err.Error(), "trigger b: no version") || !strings.Contains(err.Error(), "poll trigger acme/a: listed twice, the first is kept") {
+		t.Errorf("err = %v, want both b's problem and the repeated a", err)
+	}
+	if _, err := Wanted([]spec{{Name: "a", Version: 1}}, key, validate, "poll trigger"); err != nil {
+		t.Errorf("valid definitions gave %v", err)
+	}
 }

@@ -299,8 +299,9 @@ func New(opts Options) *Streamer {
 // and opens its stream at once; a running one that is no longer listed is
 // stopped: its stream is cancelled, while what it received is stored
 // first (unless the queue is deep: then it is dropped, and asked for
-// again from the stored position when the trigger starts again). One whose definition changed (name, connection, config,
-// heartbeat or connector) restarts, the new goroutine starting once the
+// again from the stored position when the trigger starts again). One
+// whose definition changed (name, connection, config, heartbeat or
+// connector) restarts, the new goroutine starting once the
 // old one has returned, so a position never has two writers. A changed
 // Reconcile alone is taken over without a restart. Set does not wait for
 // any of it.
@@ -309,19 +310,7 @@ func New(opts Options) *Streamer {
 // and workflow is left out, and Set returns an error naming each; the
 // others are still applied. After Close, Set returns ErrClosed.
 func (s *Streamer) Set(triggers []Trigger) error {
-	var errs []error
-	want := make(map[runset.Key]Trigger, len(triggers))
-	for _, t := range triggers {
-		if err := t.validate(); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if _, dup := want[t.key()]; dup {
-			errs = append(errs, fmt.Errorf("stream trigger %s/%s: listed twice, the first is kept", t.Tenant, t.Workflow))
-			continue
-		}
-		want[t.key()] = t
-	}
+	want, invalid := runset.Wanted(triggers, Trigger.key, Trigger.validate, "stream trigger")
 
 	err := s.set.Apply(want, func(r runset.Runner, t Trigger) {
 		r.(*runner).reconcile.Store(&t.Reconcile)
@@ -329,7 +318,7 @@ func (s *Streamer) Set(triggers []Trigger) error {
 	if errors.Is(err, runset.ErrClosed) {
 		return ErrClosed
 	}
-	return errors.Join(errs...)
+	return invalid
 }
 
 // Stopped returns a channel closed once no runner of the trigger of
