@@ -68,7 +68,7 @@ func TestPoller_RestartResumesFromStoredCursorAndStoresEachRecordOnce(t *testing
 
 func TestPoller_FailedStoreKeepsCursorAndRetriesSamePage(t *testing.T) {
 	d := openDisk(t, t.TempDir())
-	if err := d.in.Close(); err != nil { // every AcceptWith now fails
+	if err := d.In.Close(); err != nil { // every AcceptWith now fails
 		t.Fatal(err)
 	}
 	u := newUpstream(5)
@@ -131,7 +131,7 @@ func TestPoller_FollowsHasMoreUpToMaxPagesPerTick(t *testing.T) {
 	if got, want := u.cursors()[:6], []string{"nil", "10", "20", "30", "40", "50"}; !slices.Equal(got, want) {
 		t.Errorf("cursors polled = %v, want %v", got, want)
 	}
-	evs, err := d.in.Read(tenant, 0, 100)
+	evs, err := d.In.Read(tenant, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestPoller_CursorExpiredRestartsFromNilAndDedupDropsTheReplay(t *testing.T)
 	for _, id := range []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7"} {
 		early = append(early, ingest.Event{Tenant: tenant, Trigger: "orders/record_created", ID: id})
 	}
-	if _, err := d.in.AcceptWith(context.Background(), early, []ingest.Put{{Tenant: tenant, Kind: KindCursor, ID: "orders", Value: []byte("7")}}); err != nil {
+	if _, err := d.In.AcceptWith(context.Background(), early, []ingest.Put{{Tenant: tenant, Kind: KindCursor, ID: "orders", Value: []byte("7")}}); err != nil {
 		t.Fatal(err)
 	}
 	u := newUpstream(12)
@@ -589,7 +589,7 @@ func TestPoller_WaitsStretchWithBackpressureAndJitter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := New(Options{
-				Store: d.st, Ingest: d.in, Jitter: tc.jitter,
+				Store: d.St, Ingest: d.In, Jitter: tc.jitter,
 				Rand:         func() float64 { return tc.rand },
 				Backpressure: func() float64 { return tc.pressure },
 			})

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/hubhq/hub/host/ingest"
+	"github.com/hubhq/hub/host/internal/disktest"
 	"github.com/hubhq/hub/host/runset"
-	"github.com/hubhq/hub/host/store"
 	"github.com/hubhq/hub/sdk/fault"
 	"github.com/hubhq/hub/sdk/wire"
 )
@@ -24,65 +24,25 @@ const tenant = "acme"
 
 // disk is a real store and ingester in one directory, reopenable.
 type disk struct {
-	t   *testing.T
-	dir string
-	st  *store.Store
-	in  *ingest.Ingester
+	*disktest.Disk
+	t *testing.T
 }
 
 func openDisk(t *testing.T, dir string) *disk {
 	t.Helper()
-	st, err := store.Open(dir, nil)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	d := &disk{t: t, dir: dir, st: st, in: ingest.New(st, ingest.Options{})}
-	t.Cleanup(d.close)
-	return d
+	return &disk{disktest.Open(t, dir), t}
 }
 
 // close closes the ingester and the store; calling it again does nothing.
-func (d *disk) close() {
-	if d.st == nil {
-		return
-	}
-	if err := d.in.Close(); err != nil {
-		d.t.Errorf("close ingester: %v", err)
-	}
-	if err := d.st.Close(); err != nil {
-		d.t.Errorf("close store: %v", err)
-	}
-	d.st, d.in = nil, nil
-}
+func (d *disk) close() { d.Close() }
 
 // position returns the stored position of workflow, "<none>" when there
 // is none.
-func (d *disk) position(workflow string) string {
-	d.t.Helper()
-	v, ok, err := d.st.Get(tenant, KindPosition, workflow)
-	if err != nil {
-		d.t.Fatalf("get position: %v", err)
-	}
-	if !ok {
-		return "<none>"
-	}
-	return string(v)
-}
+func (d *disk) position(workflow string) string { return d.Value(tenant, KindPosition, workflow) }
 
 // eventIDs returns "<trigger>:<id>" of every stored event of the tenant,
 // in order.
-func (d *disk) eventIDs() []string {
-	d.t.Helper()
-	evs, err := d.in.Read(tenant, 0, 10000)
-	if err != nil {
-		d.t.Fatalf("read events: %v", err)
-	}
-	ids := make([]string, len(evs))
-	for i, e := range evs {
-		ids[i] = e.Trigger + ":" + e.ID
-	}
-	return ids
-}
+func (d *disk) eventIDs() []string { return d.EventIDs(tenant) }
 
 // preload stores records from..to of workflow with the position after
 // them, as an earlier life of the host would have.
@@ -93,7 +53,7 @@ func (d *disk) preload(workflow string, from, to int) {
 		evs = append(evs, ingest.Event{Tenant: tenant, Trigger: workflow + "/order_created", ID: "r" + strconv.Itoa(i)})
 	}
 	put := ingest.Put{Tenant: tenant, Kind: KindPosition, ID: workflow, Value: []byte(strconv.Itoa(to))}
-	if _, err := d.in.AcceptWith(context.Background(), evs, []ingest.Put{put}); err != nil {
+	if _, err := d.In.AcceptWith(context.Background(), evs, []ingest.Put{put}); err != nil {
 		d.t.Fatal(err)
 	}
 }
@@ -281,8 +241,8 @@ func (h health) down(t *testing.T) Result {
 // options returns Options on d with no jitter and the given clock.
 func options(d *disk, after func(time.Duration) <-chan time.Time, h health) Options {
 	return Options{
-		Store:  d.st,
-		Ingest: d.in,
+		Store:  d.St,
+		Ingest: d.In,
 		Jitter: -1,
 		After:  after,
 		Health: h.report,

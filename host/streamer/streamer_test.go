@@ -44,7 +44,7 @@ func TestStreamer_StoresEventsWithTheirPositionAndRestartResumesStoringEachOnce(
 	if got := d.position("orders"); got != "10" {
 		t.Fatalf("stored position after two batches = %s, want 10", got)
 	}
-	evs, err := d.in.Read(tenant, 0, 1)
+	evs, err := d.In.Read(tenant, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestStreamer_StoresEventsWithTheirPositionAndRestartResumesStoringEachOnce(
 func TestStreamer_FailedStoreKeepsThePositionAndReopensFromIt(t *testing.T) {
 	d := openDisk(t, t.TempDir())
 	d.preload("orders", 1, 3)
-	if err := d.in.Close(); err != nil { // every AcceptWith now fails
+	if err := d.In.Close(); err != nil { // every AcceptWith now fails
 		t.Fatal(err)
 	}
 	u := newUpstream(deliver(6, 3, hang))
@@ -350,7 +350,7 @@ func TestStreamer_CursorExpiredReconcilesOnceFromTheLastPositionAndReportsTheGap
 		for _, e := range records(8, 12) {
 			evs = append(evs, ingest.Event{Tenant: tenant, Trigger: tr.EventTrigger(), ID: e.ID, Payload: e.Payload})
 		}
-		_, err := d.in.Accept(ctx, evs)
+		_, err := d.In.Accept(ctx, evs)
 		return err
 	}
 	set(t, s, tr)
@@ -765,7 +765,7 @@ func TestStreamer_BackoffIsJitteredAndCapped(t *testing.T) {
 		{name: "jitter 50%, middle", jitter: 0.5, rand: 0.5, failures: 3, want: 4 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(Options{Store: d.st, Ingest: d.in, Jitter: tc.jitter, Rand: func() float64 { return tc.rand }})
+			s := New(Options{Store: d.St, Ingest: d.In, Jitter: tc.jitter, Rand: func() float64 { return tc.rand }})
 			defer s.Close()
 			r := &runner{s: s, failures: tc.failures}
 			if got := r.backoff(); got != tc.want {
